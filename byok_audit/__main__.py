@@ -1,0 +1,3 @@
+from byok_audit.cli import main
+
+main()

@@ -1,0 +1,16 @@
+"""The ``byok-audit`` command line. Kept thin: each command lives beside the code it drives."""
+
+from __future__ import annotations
+
+import click
+
+from byok_audit import CRITERIA_VERSION, __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, message=f"%(prog)s %(version)s (criteria {CRITERIA_VERSION})")
+def main() -> None:
+    """Audit "bring your own key" LLM platforms: key storage, routing, logs and deletion."""
+
+
+# Each command is registered explicitly, one line each.
