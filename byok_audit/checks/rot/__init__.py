@@ -1,0 +1,5 @@
+"""ROT-* checks."""
+
+from byok_audit.checks.base import Check
+
+CHECKS: tuple[Check, ...] = ()
