@@ -77,7 +77,9 @@ def exchange(**overrides: Any) -> Exchange:
     return Exchange(**{**base, **overrides})
 
 
-def call(method: str = "POST", url: str = "http://127.0.0.1:8000/api/v1/messages", **overrides: Any) -> HttpCall:
+def call(
+    method: str = "POST", url: str = "http://127.0.0.1:8000/api/v1/messages", **overrides: Any
+) -> HttpCall:
     return HttpCall(method=method, url=url, **{"status": 200, **overrides})
 
 
@@ -107,4 +109,14 @@ def snapshot(label: str, step_index: int = 0, **overrides: Any) -> DbSnapshot:
     return DbSnapshot(**{**base, **overrides})
 
 
-__all__ = ["DbFile", "DbTable", "bundle", "call", "captured", "exchange", "snapshot", "step", "target"]
+__all__ = [
+    "DbFile",
+    "DbTable",
+    "bundle",
+    "call",
+    "captured",
+    "exchange",
+    "snapshot",
+    "step",
+    "target",
+]
