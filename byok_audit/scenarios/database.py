@@ -35,7 +35,9 @@ class Database(Protocol):
 
     def tables(self) -> Rows: ...
 
-    def replace_value(self, table: str, column: str, old: DbValue, new: DbValue) -> int: ...
+    def update_row(
+        self, table: str, match_column: str, match_value: DbValue, values: dict[str, DbValue]
+    ) -> int: ...
 
 
 def _cell(value: object) -> DbValue:
@@ -120,28 +122,33 @@ class SqliteDatabase:
             with closing(sqlite3.connect(Path(tmp) / self.path.name)) as conn:
                 return self._read_tables(conn)
 
-    def replace_value(self, table: str, column: str, old: DbValue, new: DbValue) -> int:
-        """Overwrite one stored value in the LIVE database (tamper, transplant).
+    def update_row(
+        self, table: str, match_column: str, match_value: DbValue, values: dict[str, DbValue]
+    ) -> int:
+        """Overwrite cells of the row holding ``match_value`` in the LIVE database (tamper, transplant).
 
-        Snapshots carry text cells as bytes, so the value is matched as TEXT first and then as a BLOB,
-        and written back in the storage class it was found in.
+        Snapshots carry text cells as bytes, so the row is matched as TEXT first and then as a BLOB,
+        and every value is written back in the storage class the matched cell had.
         """
-        statement = f'UPDATE "{table}" SET "{column}" = ? WHERE "{column}" = ?'  # noqa: S608
+        assignments = ", ".join(f'"{column}" = ?' for column in values)
+        statement = f'UPDATE "{table}" SET {assignments} WHERE "{match_column}" = ?'  # noqa: S608
         with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
-            for old_param, new_param in _storage_classes(old, new):
-                changed = conn.execute(statement, (new_param, old_param)).rowcount
+            for as_text in (True, False):
+                params = [_storage_class(v, as_text) for v in values.values()]
+                params.append(_storage_class(match_value, as_text))
+                changed = conn.execute(statement, params).rowcount
                 if changed:
                     return changed
         return 0
 
 
-def _storage_classes(old: DbValue, new: DbValue) -> list[tuple[object, object]]:
-    if isinstance(old, bytes) and isinstance(new, bytes):
+def _storage_class(value: DbValue, as_text: bool) -> object:
+    if as_text and isinstance(value, bytes):
         try:
-            return [(old.decode(), new.decode()), (old, new)]
+            return value.decode()
         except UnicodeDecodeError:
-            return [(old, new)]
-    return [(old, new)]
+            return value
+    return value
 
 
 class PostgresDatabase:
@@ -201,14 +208,20 @@ class PostgresDatabase:
             raw_unavailable_reason=PG_RAW_REASON,
         )
 
-    def replace_value(self, table: str, column: str, old: DbValue, new: DbValue) -> int:
+    def update_row(
+        self, table: str, match_column: str, match_value: DbValue, values: dict[str, DbValue]
+    ) -> int:
         from psycopg import sql
 
-        statement = sql.SQL("UPDATE {t} SET {c} = %s WHERE {c} = %s").format(
-            t=sql.Identifier(table), c=sql.Identifier(column)
+        statement = sql.SQL("UPDATE {t} SET {assignments} WHERE {m} = %s").format(
+            t=sql.Identifier(table),
+            assignments=sql.SQL(", ").join(
+                sql.SQL("{} = %s").format(sql.Identifier(c)) for c in values
+            ),
+            m=sql.Identifier(match_column),
         )
         with self._connect() as conn:
-            return conn.execute(statement, (new, old)).rowcount  # type: ignore[attr-defined]
+            return conn.execute(statement, [*values.values(), match_value]).rowcount  # type: ignore[attr-defined]
 
 
 def _sql_literals(row: list[DbValue]) -> str:

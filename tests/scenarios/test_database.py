@@ -53,17 +53,17 @@ def test_snapshot_of_missing_database_is_an_error_not_an_empty_pass(tmp_path: Pa
     assert snap.tables == []
 
 
-def test_replace_value_keeps_blob_and_text_storage_classes(live_db) -> None:
+def test_update_row_keeps_blob_and_text_storage_classes(live_db) -> None:
     path, target_conn = live_db
     db = SqliteDatabase(path)
-    assert db.replace_value("keys", "record", b"\x01RECORD-ONE", b"\x01RECORD-XXX") == 1
-    assert db.replace_value("keys", "label", b"beta", b"gamma") == 1
+    assert db.update_row("keys", "record", b"\x01RECORD-ONE", {"record": b"\x01RECORD-XXX"}) == 1
+    assert db.update_row("keys", "label", b"beta", {"label": b"gamma"}) == 1
     rows = dict(target_conn.execute("SELECT user_id, record FROM keys"))
     assert rows["u1"] == b"\x01RECORD-XXX"
     assert target_conn.execute("SELECT typeof(label) FROM keys WHERE user_id='u2'").fetchone() == (
         "text",
     )
-    assert db.replace_value("keys", "record", b"not-there", b"x") == 0
+    assert db.update_row("keys", "record", b"not-there", {"record": b"x"}) == 0
 
 
 def test_tables_reads_committed_state(live_db) -> None:
