@@ -7,6 +7,7 @@ which crypto-shreds any ciphertext left behind under them (research §1.9, §3.4
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import secrets
@@ -77,7 +78,7 @@ def weakness(secret: bytes) -> str | None:
         return "it is the published README example"
     if len(set(secret)) == 1:
         return "every byte is the same"
-    steps = {(b - a) % 256 for a, b in zip(secret, secret[1:], strict=False)}
+    steps = {(b - a) % 256 for a, b in itertools.pairwise(secret)}
     if len(steps) == 1:
         return "it is a counting sequence"
     for period in range(2, 17):

@@ -1,0 +1,399 @@
+"""The HTTP API. `create_app(settings, components)`: every swappable part arrives in `components`."""
+
+# No `from __future__ import annotations` here: FastAPI must resolve the endpoint annotations
+# (including the local `CurrentUser` alias) at definition time.
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Protocol
+
+import anyio
+import httpx
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reference_impl.apikey import (
+    MAX_SUBMITTED_CHARS,
+    PROVIDER_ANTHROPIC,
+    ApiKey,
+    KeyRejected,
+    accept_anthropic_key,
+)
+from reference_impl.auth import Authenticator, new_token, token_digest
+from reference_impl.crypto import (
+    KeyCipher,
+    KeyFingerprinter,
+    RecordCipher,
+    RecordContext,
+    RecordError,
+)
+from reference_impl.errors import ApiError, error_response
+from reference_impl.keyring import Keyring
+from reference_impl.logs import RequestLogger, RequestMeta, redact
+from reference_impl.middleware import RequestGuard, request_meta
+from reference_impl.settings import Settings
+from reference_impl.store import (
+    KeyStore,
+    NameTaken,
+    SqlKeyStore,
+    StoredKey,
+    UsageStore,
+    User,
+    UserStore,
+    open_database,
+    utc_now,
+)
+from reference_impl.upstream import AnthropicUpstream, Upstream, UpstreamError, Usage
+
+_STRICT = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+class Fingerprinter(Protocol):
+    def fingerprint(self, plaintext: bytes, context: RecordContext) -> str: ...
+
+
+@dataclass(frozen=True)
+class Components:
+    """The parts a flawed variant may swap, one at a time."""
+
+    cipher: KeyCipher
+    fingerprinter: Fingerprinter
+    keys: KeyStore
+    users: UserStore
+    usage: UsageStore
+    upstream: Upstream
+    request_logger: RequestLogger
+
+
+def build_components(settings: Settings, keyring: Keyring) -> Components:
+    db = open_database(settings.db)
+    db.init_schema()
+    return Components(
+        cipher=RecordCipher(keyring),
+        fingerprinter=KeyFingerprinter(keyring),
+        keys=SqlKeyStore(db),
+        users=UserStore(db),
+        usage=UsageStore(db),
+        upstream=AnthropicUpstream(timeout_s=settings.upstream_timeout_s),
+        request_logger=RequestLogger(),
+    )
+
+
+class KeyIn(BaseModel):
+    model_config = _STRICT
+    api_key: str = Field(max_length=MAX_SUBMITTED_CHARS)
+
+
+class KeyOut(BaseModel):
+    provider: str
+    fingerprint: str
+    last4: str
+    created_at: str
+    updated_at: str
+
+
+class SignupIn(BaseModel):
+    model_config = _STRICT
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class SignupOut(BaseModel):
+    user_id: str
+    name: str
+    token: str
+
+
+class ChatMessage(BaseModel):
+    model_config = _STRICT
+    role: Literal["user", "assistant"]
+    content: str | list[dict[str, Any]]
+
+
+class MessagesIn(BaseModel):
+    """The Anthropic Messages request shape (the fields this server relays)."""
+
+    model_config = _STRICT
+    model: str = Field(max_length=100)
+    max_tokens: StrictInt = Field(ge=1)
+    messages: list[ChatMessage] = Field(min_length=1)
+    system: str | list[dict[str, Any]] | None = None
+    stream: StrictBool = False
+    temperature: StrictFloat | StrictInt | None = Field(None, ge=0, le=1)
+    top_p: StrictFloat | StrictInt | None = Field(None, ge=0, le=1)
+    top_k: StrictInt | None = Field(None, ge=0)
+    stop_sequences: list[str] | None = None
+
+    def upstream_payload(self) -> dict[str, Any]:
+        """Exactly what the user asked for: model and max_tokens are never changed."""
+        payload = self.model_dump(exclude_none=True)
+        if not self.stream:
+            payload.pop("stream")
+        return payload
+
+
+_LOC_NAMES = frozenset(
+    {"body", "header", "query", "path"}
+    | set(KeyIn.model_fields)
+    | set(SignupIn.model_fields)
+    | set(MessagesIn.model_fields)
+    | set(ChatMessage.model_fields)
+)
+
+
+def _safe_loc(part: object) -> object:
+    """Field locations without user-chosen names (an unknown key could be a secret)."""
+    if isinstance(part, int) or part in _LOC_NAMES:
+        return part
+    return "<field>"
+
+
+def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return error_response(400, "invalid_json", "the request body is not valid JSON")
+    fields = [
+        {
+            "loc": [_safe_loc(part) for part in error.get("loc", ())],
+            "type": error.get("type"),
+            "msg": redact(str(error.get("msg", ""))),
+        }
+        for error in errors
+    ]
+    return JSONResponse(
+        {
+            "error": {
+                "type": "invalid_request",
+                "message": "the request does not match the expected shape (submitted values "
+                "are not repeated here)",
+                "fields": fields,
+            }
+        },
+        status_code=422,
+    )
+
+
+def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.kind, exc.message, exc.headers)
+
+
+def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    kinds = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+    return error_response(
+        exc.status_code,
+        kinds.get(exc.status_code, "http_error"),
+        str(exc.detail),
+        getattr(exc, "headers", None),
+    )
+
+
+def _sse_error(kind: str, message: str) -> bytes:
+    data = json.dumps({"type": "error", "error": {"type": kind, "message": message}})
+    return f"event: error\ndata: {data}\n\n".encode()
+
+
+def create_app(settings: Settings, components: Components) -> FastAPI:
+    authenticator = Authenticator(components.users)
+    allowed_models = ", ".join(settings.models)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await components.upstream.aclose()
+
+    app = FastAPI(
+        title="byok-ref",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(
+        RequestGuard,
+        request_logger=components.request_logger,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+    def current_user(request: Request) -> User:
+        user = authenticator.authenticate(request.headers.get("authorization"))
+        request_meta(request.scope).user_id = user.user_id
+        return user
+
+    CurrentUser = Annotated[User, Depends(current_user)]
+
+    def key_out(stored: StoredKey) -> KeyOut:
+        return KeyOut(
+            provider=stored.provider,
+            fingerprint=stored.fingerprint,
+            last4=stored.last4,
+            created_at=stored.created_at,
+            updated_at=stored.updated_at,
+        )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    if settings.dev_signup:
+
+        @app.post("/api/v1/dev/signup", status_code=201)
+        def signup(body: SignupIn, request: Request) -> SignupOut:
+            token = new_token()
+            try:
+                user = components.users.add(body.name, token_digest(token))
+            except NameTaken:
+                raise ApiError(409, "name_taken", "that user name is already taken") from None
+            request_meta(request.scope).user_id = user.user_id
+            return SignupOut(user_id=user.user_id, name=user.name, token=token)
+
+    @app.put("/api/v1/claude-key")
+    def put_key(body: KeyIn, user: CurrentUser, response: Response) -> KeyOut:
+        try:
+            api_key = accept_anthropic_key(body.api_key)
+        except KeyRejected as rejected:
+            raise ApiError(rejected.status, rejected.kind, str(rejected)) from None
+        context = RecordContext(user.user_id, PROVIDER_ANTHROPIC)
+        plaintext = api_key.reveal().encode()
+        record = components.cipher.encrypt(plaintext, context)
+        now = utc_now()
+        stored = StoredKey(
+            user_id=user.user_id,
+            provider=PROVIDER_ANTHROPIC,
+            master_key_id=components.cipher.master_key_id(record),
+            record=record,
+            last4=api_key.last4,
+            fingerprint=components.fingerprinter.fingerprint(plaintext, context),
+            created_at=now,
+            updated_at=now,
+        )
+        replaced = components.keys.put(stored)
+        response.status_code = 200 if replaced else 201
+        return key_out(stored)
+
+    @app.get("/api/v1/claude-key")
+    def get_key(user: CurrentUser) -> KeyOut:
+        stored = components.keys.get(user.user_id, PROVIDER_ANTHROPIC)
+        if stored is None:
+            raise ApiError(404, "no_api_key", "no Anthropic API key is stored for this user")
+        return key_out(stored)
+
+    @app.delete("/api/v1/claude-key", status_code=204)
+    def delete_key(user: CurrentUser) -> Response:
+        if not components.keys.delete(user.user_id, PROVIDER_ANTHROPIC):
+            raise ApiError(404, "no_api_key", "no Anthropic API key is stored for this user")
+        return Response(status_code=204)
+
+    async def record_usage(meta: RequestMeta, user_id: str, usage: Usage) -> None:
+        meta.input_tokens = usage.input_tokens
+        meta.output_tokens = usage.output_tokens
+        total = (usage.input_tokens or 0) + (usage.output_tokens or 0)
+        if total:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(
+                    components.usage.add, user_id, usage.input_tokens or 0, usage.output_tokens or 0
+                )
+
+    def load_key(meta: RequestMeta, user: User) -> ApiKey:
+        stored = components.keys.get(user.user_id, PROVIDER_ANTHROPIC)
+        if stored is None:
+            meta.error = "no_api_key"
+            raise ApiError(
+                400,
+                "no_api_key",
+                "no Anthropic API key is stored for this user; store one with "
+                "PUT /api/v1/claude-key (nothing was sent to the provider)",
+            )
+        try:
+            plaintext = components.cipher.decrypt(
+                stored.record, RecordContext(user.user_id, PROVIDER_ANTHROPIC)
+            )
+            return ApiKey(plaintext.decode())
+        except (RecordError, UnicodeDecodeError) as failure:
+            meta.error = f"stored_key_undecryptable:{type(failure).__name__}"
+            raise ApiError(
+                409,
+                "stored_key_undecryptable",
+                "the stored key could not be decrypted, so nothing was sent to the provider; "
+                "store it again with PUT /api/v1/claude-key",
+            ) from None
+
+    @app.post("/api/v1/messages", response_model=None)
+    async def messages(
+        body: MessagesIn, user: CurrentUser, request: Request
+    ) -> Response | StreamingResponse:
+        meta = request_meta(request.scope)
+        meta.stream = body.stream
+        if body.model not in settings.models:
+            meta.error = "model_not_allowed"
+            raise ApiError(
+                400,
+                "model_not_allowed",
+                f"that model is not allowed on this server; allowed models: {allowed_models}",
+            )
+        meta.model = body.model
+        if body.max_tokens > settings.max_tokens_limit:
+            meta.error = "max_tokens_over_limit"
+            raise ApiError(
+                400,
+                "max_tokens_over_limit",
+                f"max_tokens is above this server's limit of {settings.max_tokens_limit}; "
+                "it is refused rather than lowered",
+            )
+        cap = settings.monthly_token_cap
+        if cap is not None and await run_in_threadpool(components.usage.total, user.user_id) >= cap:
+            meta.error = "monthly_token_cap_reached"
+            raise ApiError(
+                429,
+                "monthly_token_cap_reached",
+                f"this user has used the monthly cap of {cap} tokens; nothing was sent",
+            )
+        api_key = await run_in_threadpool(load_key, meta, user)
+        payload = body.upstream_payload()
+        meta.upstream_host = components.upstream.host
+        try:
+            if body.stream:
+                stream = await components.upstream.open_stream(api_key, payload)
+            else:
+                reply = await components.upstream.send(api_key, payload)
+        except UpstreamError as failure:
+            meta.upstream_status = failure.upstream_status
+            meta.error = failure.kind
+            headers = {"retry-after": failure.retry_after} if failure.retry_after else None
+            raise ApiError(failure.status, failure.kind, failure.message, headers=headers) from None
+        finally:
+            del api_key
+        if not body.stream:
+            meta.upstream_status = reply.status
+            await record_usage(meta, user.user_id, reply.usage)
+            return Response(reply.body, media_type="application/json")
+
+        meta.upstream_status = stream.status
+
+        async def relay() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in stream.chunks():
+                    yield chunk
+            except httpx.HTTPError:
+                meta.error = "provider_stream_interrupted"
+                yield _sse_error("provider_stream_interrupted", "the provider stream broke off")
+            finally:
+                await record_usage(meta, user.user_id, stream.usage)
+
+        return StreamingResponse(
+            relay(),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+
+    return app

@@ -1,0 +1,413 @@
+"""Persistence: users, stored provider keys and monthly usage, on SQLite or PostgreSQL.
+
+SQLite is the default and the one whose hard delete is promised at the byte level: every
+connection sets `secure_delete=ON` explicitly (build defaults differ, research §3.2) and WAL
+mode, and every key write or delete is followed by `wal_checkpoint(TRUNCATE)` so no earlier
+page image survives in the -wal file. PostgreSQL gets the same schema and the same logical
+behaviour; its dead tuples, free space and WAL keep old bytes until VACUUM FULL and segment
+reuse, so physical erasure is not promised there (research §3.3, §3.4).
+
+There is no soft-delete column, no history or audit table: a deleted key's row is gone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+
+_SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_sha256 BLOB NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS provider_keys (
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    provider TEXT NOT NULL,
+    master_key_id INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    last4 TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, provider)
+);
+CREATE INDEX IF NOT EXISTS provider_keys_master_key_id ON provider_keys (master_key_id);
+CREATE TABLE IF NOT EXISTS usage_monthly (
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    month TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (user_id, month)
+);
+"""
+
+_POSTGRES_SCHEMA = _SQLITE_SCHEMA.replace("BLOB", "BYTEA").replace(
+    "master_key_id INTEGER", "master_key_id BIGINT"
+)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used safely (e.g. secure_delete or WAL could not be enabled)."""
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Sequence[Any] | None: ...
+
+    def fetchall(self) -> list[Sequence[Any]]: ...
+
+
+class Tx(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+
+class Database(Protocol):
+    """A backend: transactions with `?` placeholders, and the post-write purge step."""
+
+    kind: str
+
+    def init_schema(self) -> None: ...
+
+    def transaction(self, *, write: bool = False) -> Any: ...
+
+    def purge_residue(self) -> bool: ...
+
+
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self._conn.execute(sql, params)
+
+
+class SqliteDatabase:
+    """One short-lived connection per transaction, each with the pragmas set explicitly."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = 10.0) -> None:
+        self.path = path
+        self._busy_timeout_s = busy_timeout_s
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
+        try:
+            conn.execute("PRAGMA secure_delete=ON")
+            if conn.execute("PRAGMA secure_delete").fetchone()[0] != 1:
+                raise StoreError("this SQLite build refuses PRAGMA secure_delete=ON")
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"SQLite could not switch {self.path} to WAL mode (got {mode})")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=FULL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def init_schema(self) -> None:
+        conn = self._connect()
+        try:
+            conn.executescript(_SQLITE_SCHEMA)
+        finally:
+            conn.close()
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Tx]:
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield _SqliteTx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def purge_residue(self) -> bool:
+        """Fold the WAL into the database and truncate it to 0 bytes; True when that succeeded."""
+        conn = self._connect()
+        try:
+            for _ in range(50):
+                busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if busy == 0:
+                    return True
+                time.sleep(0.02)
+            return False
+        finally:
+            conn.close()
+
+
+class _PgTx:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self._conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+
+
+class PostgresDatabase:
+    """Same schema and statements; logical deletion only (see the module docstring)."""
+
+    kind = "postgresql"
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+
+    def init_schema(self) -> None:
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            for statement in filter(str.strip, _POSTGRES_SCHEMA.split(";")):
+                conn.execute(statement)  # type: ignore[call-overload]
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Tx]:
+        with psycopg.connect(self._dsn) as conn, conn.transaction():
+            yield _PgTx(conn)
+
+    def purge_residue(self) -> bool:
+        return True
+
+
+def open_database(target: str) -> Database:
+    """`postgresql://…` selects PostgreSQL; anything else is a SQLite file path."""
+    if target.startswith(("postgresql://", "postgres://")):
+        return PostgresDatabase(target)
+    return SqliteDatabase(Path(target))
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    name: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """One row of provider_keys. `record` is the versioned ciphertext blob (crypto.py)."""
+
+    user_id: str
+    provider: str
+    master_key_id: int
+    record: bytes
+    last4: str
+    fingerprint: str
+    created_at: str
+    updated_at: str
+
+
+class NameTaken(ValueError):
+    pass
+
+
+class UserStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, name: str, token_sha256: bytes) -> User:
+        user = User(user_id=uuid.uuid4().hex, name=name, created_at=utc_now())
+        with self._db.transaction(write=True) as tx:
+            if tx.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+                raise NameTaken(name)
+            tx.execute(
+                "INSERT INTO users (user_id, name, token_sha256, created_at) VALUES (?, ?, ?, ?)",
+                (user.user_id, user.name, token_sha256, user.created_at),
+            )
+        return user
+
+    def by_token_digest(self, token_sha256: bytes) -> tuple[User, bytes] | None:
+        """The user and the stored digest, for the caller's constant-time comparison."""
+        with self._db.transaction() as tx:
+            row = tx.execute(
+                "SELECT user_id, name, created_at, token_sha256 FROM users WHERE token_sha256 = ?",
+                (token_sha256,),
+            ).fetchone()
+        if row is None:
+            return None
+        return User(row[0], row[1], row[2]), bytes(row[3])
+
+
+class KeyStore(Protocol):
+    """The key repository seam (a flawed variant may soft-delete or cache here)."""
+
+    def put(self, key: StoredKey) -> bool: ...
+
+    def get(self, user_id: str, provider: str) -> StoredKey | None: ...
+
+    def delete(self, user_id: str, provider: str) -> bool: ...
+
+    def rows_not_under(self, master_key_id: int, limit: int) -> list[StoredKey]: ...
+
+    def swap_record(
+        self, old: StoredKey, record: bytes, master_key_id: int, updated_at: str
+    ) -> bool: ...
+
+    def count_by_master_key(self) -> dict[int, int]: ...
+
+    def purge_residue(self) -> bool: ...
+
+
+def _stored_key(row: Sequence[Any]) -> StoredKey:
+    return StoredKey(
+        user_id=row[0],
+        provider=row[1],
+        master_key_id=int(row[2]),
+        record=bytes(row[3]),
+        last4=row[4],
+        fingerprint=row[5],
+        created_at=row[6],
+        updated_at=row[7],
+    )
+
+
+class SqlKeyStore:
+    """Hard delete, in-place replace, compare-and-swap for rotation; purge after every write."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def put(self, key: StoredKey) -> bool:
+        """Store or replace; True when a previous key was replaced."""
+        with self._db.transaction(write=True) as tx:
+            existed = (
+                tx.execute(
+                    "SELECT 1 FROM provider_keys WHERE user_id = ? AND provider = ?",
+                    (key.user_id, key.provider),
+                ).fetchone()
+                is not None
+            )
+            tx.execute(
+                "INSERT INTO provider_keys (user_id, provider, master_key_id, record, last4, fingerprint, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (user_id, provider) DO UPDATE SET "
+                "master_key_id = excluded.master_key_id, record = excluded.record, "
+                "last4 = excluded.last4, fingerprint = excluded.fingerprint, "
+                "created_at = excluded.created_at, updated_at = excluded.updated_at",
+                (
+                    key.user_id,
+                    key.provider,
+                    key.master_key_id,
+                    key.record,
+                    key.last4,
+                    key.fingerprint,
+                    key.created_at,
+                    key.updated_at,
+                ),
+            )
+        self._db.purge_residue()
+        return existed
+
+    def get(self, user_id: str, provider: str) -> StoredKey | None:
+        with self._db.transaction() as tx:
+            row = tx.execute(
+                "SELECT user_id, provider, master_key_id, record, last4, fingerprint, created_at, updated_at "
+                "FROM provider_keys WHERE user_id = ? AND provider = ?",
+                (user_id, provider),
+            ).fetchone()
+        return None if row is None else _stored_key(row)
+
+    def delete(self, user_id: str, provider: str) -> bool:
+        with self._db.transaction(write=True) as tx:
+            deleted = (
+                tx.execute(
+                    "DELETE FROM provider_keys WHERE user_id = ? AND provider = ?",
+                    (user_id, provider),
+                ).rowcount
+                > 0
+            )
+        if deleted:
+            self._db.purge_residue()
+        return deleted
+
+    def rows_not_under(self, master_key_id: int, limit: int) -> list[StoredKey]:
+        with self._db.transaction() as tx:
+            rows = tx.execute(
+                "SELECT user_id, provider, master_key_id, record, last4, fingerprint, created_at, updated_at "
+                "FROM provider_keys WHERE master_key_id <> ? "
+                "ORDER BY user_id, provider LIMIT ?",
+                (master_key_id, limit),
+            ).fetchall()
+        return [_stored_key(row) for row in rows]
+
+    def swap_record(
+        self, old: StoredKey, record: bytes, master_key_id: int, updated_at: str
+    ) -> bool:
+        """Replace `old.record` only if the row still holds exactly it (a concurrent PUT or
+        DELETE wins); True when the row was rewritten."""
+        with self._db.transaction(write=True) as tx:
+            swapped = (
+                tx.execute(
+                    "UPDATE provider_keys SET record = ?, master_key_id = ?, updated_at = ? "
+                    "WHERE user_id = ? AND provider = ? AND master_key_id = ? AND record = ?",
+                    (
+                        record,
+                        master_key_id,
+                        updated_at,
+                        old.user_id,
+                        old.provider,
+                        old.master_key_id,
+                        old.record,
+                    ),
+                ).rowcount
+                == 1
+            )
+        return swapped
+
+    def purge_residue(self) -> bool:
+        return self._db.purge_residue()
+
+    def count_by_master_key(self) -> dict[int, int]:
+        with self._db.transaction() as tx:
+            rows = tx.execute(
+                "SELECT master_key_id, COUNT(*) FROM provider_keys GROUP BY master_key_id"
+            ).fetchall()
+        return {int(row[0]): int(row[1]) for row in rows}
+
+
+class UsageStore:
+    """Monthly token totals per user, for the optional spend cap."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @staticmethod
+    def current_month() -> str:
+        return datetime.now(UTC).strftime("%Y-%m")
+
+    def add(self, user_id: str, input_tokens: int, output_tokens: int) -> None:
+        with self._db.transaction(write=True) as tx:
+            tx.execute(
+                "INSERT INTO usage_monthly (user_id, month, input_tokens, output_tokens) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, month) DO UPDATE SET "
+                "input_tokens = usage_monthly.input_tokens + excluded.input_tokens, "
+                "output_tokens = usage_monthly.output_tokens + excluded.output_tokens",
+                (user_id, self.current_month(), input_tokens, output_tokens),
+            )
+
+    def total(self, user_id: str) -> int:
+        with self._db.transaction() as tx:
+            row = tx.execute(
+                "SELECT input_tokens + output_tokens FROM usage_monthly "
+                "WHERE user_id = ? AND month = ?",
+                (user_id, self.current_month()),
+            ).fetchone()
+        return 0 if row is None else int(row[0])
