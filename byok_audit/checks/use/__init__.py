@@ -1,5 +1,7 @@
-"""USE-* checks."""
+"""USE-* checks: the key is used only as the user asked (threat 2)."""
 
 from byok_audit.checks.base import Check
+from byok_audit.checks.use.max_tokens_fidelity import max_tokens_fidelity
+from byok_audit.checks.use.model_fidelity import model_fidelity
 
-CHECKS: tuple[Check, ...] = ()
+CHECKS: tuple[Check, ...] = (model_fidelity, max_tokens_fidelity)

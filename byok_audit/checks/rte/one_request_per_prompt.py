@@ -1,0 +1,98 @@
+"""RTE-03: one provider request per user request."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+
+from byok_audit.checks.base import EvidenceMissing, Verdict, check
+from byok_audit.checks.common import (
+    decoded_request_body,
+    exchange_ref,
+    is_generation,
+    require_steps,
+    step_ref,
+    upstream_calls,
+)
+from byok_audit.models.evidence import EvidenceBundle, Exchange
+from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
+
+#: Statuses the official SDKs retry (408, 409, 429, 5xx; 529 is Anthropic's "overloaded").
+_RETRYABLE = {408, 409, 429}
+
+
+def _failed_retriably(exchange: Exchange) -> bool:
+    status = exchange.response_status
+    return exchange.error is not None or status is None or status in _RETRYABLE or status >= 500
+
+
+def _same_body(a: Exchange, b: Exchange) -> bool:
+    body_a, body_b = decoded_request_body(a), decoded_request_body(b)
+    if body_a == body_b:
+        return True
+    try:
+        return json.loads(body_a) == json.loads(body_b)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+
+
+@check(
+    id="RTE-03",
+    title="One provider request per user request",
+    severity=Severity.MEDIUM,
+    threats=[Threat.T2],
+    questions=[Question.Q2],
+    remediation=(
+        "Send exactly one model request per user request; retry only after a 429/5xx/timeout, "
+        "with the same body, and never fan a prompt out to extra calls the user did not ask for."
+    ),
+)
+def one_request_per_prompt(bundle: EvidenceBundle) -> Verdict:
+    """A prompt that silently becomes two billed model calls spends the user's money (and may send the
+    prompt somewhere else). For every prompt step, the generation requests to provider hosts (messages,
+    chat completions, responses; not count_tokens or model lists) are taken in time order. A request is
+    a retry, and not counted, when the attempt right before it failed retriably (408/409/429/5xx/529,
+    a timeout or no answer) and it re-sends the same body (byte-equal or JSON-equal). More than one
+    counted request for one prompt step is a FAIL.
+    """
+    steps = require_steps(bundle, "prompt")
+    evidence: list[EvidenceRef] = []
+    retried: list[EvidenceRef] = []
+    total = failing = examined = 0
+    for step in steps:
+        calls = sorted(
+            (e for e in upstream_calls(bundle, step) if is_generation(e)), key=lambda e: e.started
+        )
+        if not calls:
+            continue
+        examined += 1
+        counted = [calls[0]]
+        for previous, current in pairwise(calls):
+            if _failed_retriably(previous) and _same_body(previous, current):
+                why = previous.error or f"status {previous.response_status}"
+                retried.append(exchange_ref(current, f"retry after {why}, not counted"))
+            else:
+                counted.append(current)
+        total += len(calls)
+        if len(counted) > 1:
+            failing += 1
+            evidence.append(
+                step_ref(step, f"{len(counted)} provider requests for one user request")
+            )
+            evidence.extend(
+                exchange_ref(e, f"status {e.response_status}, counted") for e in counted
+            )
+    if not examined:
+        raise EvidenceMissing("no prompt step reached a provider host; nothing to count")
+    retries = f"{len(retried)} retr{'y' if len(retried) == 1 else 'ies'} after a failed attempt"
+    if failing:
+        return Verdict.failed(
+            f"{failing} of {examined} prompt steps made more than one provider request "
+            f"({retries} not counted)",
+            evidence + retried,
+        )
+    return Verdict.passed(
+        f"each of {examined} prompt steps made exactly one provider request "
+        f"({total} generation requests examined, {retries} not counted)",
+        retried,
+    )
