@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from byok_audit import CRITERIA_VERSION, __version__
+from byok_audit.checks.catalog import checks_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,3 +15,4 @@ def main() -> None:
 
 
 # Each command is registered explicitly, one line each.
+main.add_command(checks_command)
