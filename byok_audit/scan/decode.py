@@ -1,0 +1,197 @@
+"""Inflate compressed payloads before scanning: rotated ``.gz`` logs, zstd blobs, HTTP Content-Encoding.
+
+Everything streams through bounded ``read(n)`` calls and stops at a cap, so a decompression bomb costs
+at most ``cap`` bytes of scanning and never that much memory.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import importlib
+import io
+import lzma
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
+
+import zstandard
+
+#: Magic numbers worth looking for anywhere in a file (a blob inside a database page, a log line).
+EMBEDDED_MAGIC: dict[bytes, str] = {b"\x1f\x8b\x08": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
+
+#: Default cap on the decompressed size of one compressed stream.
+DEFAULT_CAP = 1 << 30
+
+
+def sniff(head: bytes) -> str | None:
+    """The compression a stream starting with ``head`` uses, judged by its magic number."""
+    for magic, kind in EMBEDDED_MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
+        return "bzip2"
+    if len(head) >= 2 and head[0] == 0x78 and int.from_bytes(head[:2]) % 31 == 0:
+        return "zlib"
+    return None
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _ChunkReader(io.RawIOBase):
+    """A read-only file over an iterator of chunks, so the stdlib decompressors can stream from it."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+class _ZlibReader:
+    """zlib or raw deflate (HTTP ``deflate`` is either, in practice), with bounded output per read."""
+
+    def __init__(self, source: _Readable, *, raw_allowed: bool) -> None:
+        self._source = source
+        self._raw_allowed = raw_allowed
+        self._inflater: zlib._Decompress | None = None
+        self._input = b""
+
+    def read(self, size: int) -> bytes:
+        if self._inflater is None:
+            self._input = self._source.read(1 << 16)
+            head = self._input[:2]
+            wrapped = len(head) == 2 and head[0] & 0x0F == 8 and int.from_bytes(head) % 31 == 0
+            if not wrapped and not self._raw_allowed:
+                raise zlib.error("not a zlib stream")
+            self._inflater = zlib.decompressobj(15 if wrapped else -15)
+        while not self._inflater.eof:
+            if not self._input:
+                self._input = self._source.read(1 << 16)
+                if not self._input:
+                    raise EOFError("deflate stream ended early")
+            out = self._inflater.decompress(self._input, size)
+            self._input = self._inflater.unconsumed_tail
+            if out:
+                return out
+        return b""
+
+
+class _BrotliReader:
+    """Brotli has no output limit per call, so input goes in small pieces and output is checked after."""
+
+    def __init__(self, source: _Readable) -> None:
+        try:
+            brotli = importlib.import_module("brotli")
+        except ImportError as exc:
+            raise OSError("brotli body but the brotli package is not installed") from exc
+        self._source = source
+        self._decompressor = brotli.Decompressor()
+        self._error = brotli.error
+
+    def read(self, size: int) -> bytes:
+        while not self._decompressor.is_finished():
+            data = self._source.read(256)
+            if not data:
+                raise EOFError("brotli stream ended early")
+            try:
+                out = self._decompressor.process(data)
+            except self._error as exc:
+                raise OSError(str(exc)) from exc
+            if out:
+                return out
+        return b""
+
+
+def _open(kind: str, raw: io.BufferedReader) -> _Readable:
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=raw)
+    if kind == "zstd":
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    if kind == "bzip2":
+        return bz2.BZ2File(raw)
+    if kind == "xz":
+        return lzma.LZMAFile(raw)
+    if kind in ("zlib", "deflate"):
+        return _ZlibReader(raw, raw_allowed=kind == "deflate")
+    if kind == "br":
+        return _BrotliReader(raw)
+    raise ValueError(f"unknown compression {kind!r}")
+
+
+_DAMAGE = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+
+
+def inflate(
+    kind: str,
+    chunks: Iterable[bytes],
+    *,
+    cap: int,
+    chunk_size: int,
+    on_problem: Callable[[str], None],
+) -> Iterator[bytes]:
+    """The decompressed stream, in chunks, stopping at ``cap`` bytes or at the first damage.
+
+    Output before the damage is still yielded: a truncated rotated log or a gzip blob followed by other
+    data inside a database page is scanned as far as it goes. ``on_problem`` hears why it stopped early.
+    """
+    total = 0
+    try:
+        reader = _open(kind, io.BufferedReader(_ChunkReader(chunks), 1 << 16))
+        # read1: one underlying read per call, so output before damage is handed over, not lost with it
+        read = getattr(reader, "read1", reader.read)
+        while True:
+            block = read(chunk_size)
+            if not block:
+                return
+            if total + len(block) > cap:
+                yield block[: cap - total]
+                on_problem(f"{kind} output capped at {cap} bytes (possible decompression bomb)")
+                return
+            total += len(block)
+            yield block
+    except _DAMAGE as exc:
+        on_problem(f"{kind} stream unreadable after {total} decompressed bytes: {exc}")
+
+
+def content_codings(header_values: Iterable[str]) -> list[str]:
+    """Content-Encoding codings in the order they must be undone (last applied first)."""
+    codings = [c.strip().lower() for value in header_values for c in value.split(",")]
+    aliases = {"x-gzip": "gzip"}
+    return [aliases.get(c, c) for c in reversed(codings) if c and c != "identity"]
+
+
+def decode_body(body: bytes, codings: list[str], *, cap: int) -> tuple[bytes, str, str | None]:
+    """A body with its Content-Encoding undone, the layer prefix for forms (``"gzip+"``), and the problem
+    that stopped decoding early, if any (an unknown coding, a damaged or oversized stream)."""
+    layers = ""
+    for coding in codings:
+        if coding not in ("gzip", "deflate", "br", "zstd"):
+            return body, layers, f"unsupported Content-Encoding {coding!r}"
+        problems: list[str] = []
+        out = bytearray()
+        for block in inflate(
+            coding, [body], cap=cap, chunk_size=1 << 20, on_problem=problems.append
+        ):
+            out += block
+        body = bytes(out)
+        layers = f"{layers}{coding}+"
+        if problems:
+            return body, layers, f"Content-Encoding {coding}: {problems[0]}"
+    return body, layers, None

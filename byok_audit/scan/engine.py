@@ -1,0 +1,161 @@
+"""Multi-literal search: Hyperscan when it is installed, a pure-Python q-gram engine otherwise.
+
+Both engines answer the same question: every occurrence (overlapping ones included) of every literal in a
+buffer. Attribution (which canary, which form) is a dict lookup on the literal afterwards, so the engines
+stay small and interchangeable; ``BYOK_AUDIT_SCAN_ENGINE=python`` forces the fallback so tests cover both.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from array import array
+from collections import defaultdict
+from functools import cache, lru_cache
+from typing import Protocol
+
+ENGINE_ENV = "BYOK_AUDIT_SCAN_ENGINE"
+ENGINES = ("hyperscan", "python")
+
+Buffer = bytes | bytearray
+
+
+class LiteralEngine(Protocol):
+    name: str
+
+    def find(self, buf: Buffer, start: int) -> list[tuple[int, int]]:
+        """``(position, literal index)`` of every occurrence inside ``buf[start:]``, positions in ``buf``."""
+        ...
+
+
+class HyperscanEngine:
+    """Hyperscan block mode over a database of escaped literals (its literal API stops at NUL bytes)."""
+
+    name = "hyperscan"
+
+    def __init__(self, literals: tuple[bytes, ...]) -> None:
+        self._hs = importlib.import_module("hyperscan")
+        self._lengths = [len(literal) for literal in literals]
+        self._db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
+        self._db.compile(
+            expressions=[_hs_escape(literal) for literal in literals],
+            ids=list(range(len(literals))),
+            elements=len(literals),
+            flags=0,
+        )
+        self._local = threading.local()
+
+    def find(self, buf: Buffer, start: int) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        lengths = self._lengths
+
+        def on_match(literal: int, _from: int, end: int, _flags: int, _context: object) -> None:
+            found.append((start + end - lengths[literal], literal))
+
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hs.Scratch(self._db)
+        with memoryview(buf) as view, view[start:] as part:
+            self._db.scan(part, match_event_handler=on_match, scratch=scratch)
+        return found
+
+
+def _hs_escape(literal: bytes) -> bytes:
+    return b"".join(
+        bytes((b,)) if (48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122) else b"\\x%02x" % b
+        for b in literal
+    )
+
+
+_Q = 4  # gram size; the sampling stride equals it
+_WORD = next(code for code in "ILH" if array(code).itemsize == _Q)
+
+
+class PythonEngine:
+    """Pure Python, C-speed inner loops: sample every 4th 4-gram of the buffer, then verify.
+
+    Any occurrence of a literal of length >= 7 puts one of the literal's 4 consecutive 4-grams (offsets
+    j0..j0+3) on a sampled position, whatever its alignment. ``array`` turns the buffer into ints and
+    ``set.intersection`` finds which sampled grams belong to some literal, both in C; only those grams are
+    then located with ``bytes.find`` and the literals around them compared. Shorter literals (compression
+    magic) are found with ``bytes.find`` directly.
+    """
+
+    name = "python"
+
+    def __init__(self, literals: tuple[bytes, ...]) -> None:
+        self._literals = literals
+        self._short = [(i, lit) for i, lit in enumerate(literals) if len(lit) < 2 * _Q - 1]
+        grams: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self._gram_bytes: dict[int, bytes] = {}
+        for index, literal in enumerate(literals):
+            if len(literal) < 2 * _Q - 1:
+                continue
+            # grams from the middle: prefixes and suffixes are the parts literals share (sk-ant-, \u00)
+            first = min(max(0, len(literal) // 2 - 3), len(literal) - (2 * _Q - 1))
+            for offset in range(first, first + _Q):
+                gram = literal[offset : offset + _Q]
+                key = array(_WORD, gram)[0]
+                grams[key].append((index, offset))
+                self._gram_bytes[key] = gram
+        self._grams = dict(grams)
+        self._keys = frozenset(grams)
+
+    def find(self, buf: Buffer, start: int) -> list[tuple[int, int]]:
+        found: set[tuple[int, int]] = set()
+        literals = self._literals
+        end = start + (len(buf) - start) // _Q * _Q
+        if self._keys and end > start:
+            sampled = array(_WORD)
+            with memoryview(buf) as view, view[start:end] as part:
+                sampled.frombytes(part)
+            for key in self._keys.intersection(sampled):
+                gram = self._gram_bytes[key]
+                candidates = self._grams[key]
+                at = buf.find(gram, start)
+                while at >= 0:
+                    for index, offset in candidates:
+                        begin = at - offset
+                        if begin >= start and buf.startswith(literals[index], begin):
+                            found.add((begin, index))
+                    at = buf.find(gram, at + 1)
+        for index, literal in self._short:
+            at = buf.find(literal, start)
+            while at >= 0:
+                found.add((at, index))
+                at = buf.find(literal, at + 1)
+        return list(found)
+
+
+@cache
+def hyperscan_available() -> bool:
+    try:
+        importlib.import_module("hyperscan")
+    except ImportError:
+        return False
+    return True
+
+
+def choose(name: str | None = None) -> str:
+    """The engine to use: ``name``, else ``$BYOK_AUDIT_SCAN_ENGINE``, else Hyperscan when importable."""
+    wanted = name or os.environ.get(ENGINE_ENV, "").strip().lower() or None
+    if wanted is None:
+        return "hyperscan" if hyperscan_available() else "python"
+    if wanted not in ENGINES:
+        raise ValueError(
+            f"unknown scan engine {wanted!r} (from {ENGINE_ENV} or engine=): use {ENGINES}"
+        )
+    if wanted == "hyperscan" and not hyperscan_available():
+        raise ValueError(
+            "scan engine 'hyperscan' requested but the hyperscan package is not installed"
+        )
+    return wanted
+
+
+@lru_cache(maxsize=64)
+def compile_literals(name: str, literals: tuple[bytes, ...]) -> LiteralEngine:
+    """A compiled engine for these literals, shared by every scanner with the same needle set."""
+    if name == "hyperscan":
+        return HyperscanEngine(literals)
+    return PythonEngine(literals)

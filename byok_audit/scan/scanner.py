@@ -1,0 +1,534 @@
+"""The scanner: does a known secret appear anywhere, in any form? Used by the checks and by ``scan``.
+
+One pass of a multi-literal engine over each source finds every needle (canary encodings, fragments,
+digests), compression magic, the streaming-delta marker and key-shape anchors at once; attribution is a
+lookup on the matched literal. Compressed payloads are inflated and scanned as layers of the same
+source, streamed text deltas are joined and scanned again, and everything streams in bounded chunks.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from byok_audit.models.canary import Canary, CanaryTable, fingerprint
+from byok_audit.models.evidence import CapturedFile, DbSnapshot, Exchange, Headers, header_values
+from byok_audit.scan import shapes as key_shapes
+from byok_audit.scan.decode import (
+    DEFAULT_CAP,
+    EMBEDDED_MAGIC,
+    content_codings,
+    decode_body,
+    inflate,
+    sniff,
+)
+from byok_audit.scan.engine import LiteralEngine, choose, compile_literals
+from byok_audit.scan.hits import Hit
+from byok_audit.scan.needles import MIN_LITERAL, TEXT_ROLES, needles_for
+from byok_audit.scan.reassemble import MARKER, scan_joined
+from byok_audit.scan.redact import excerpt
+from byok_audit.scan.stream import Match, scan_chunks
+
+#: Bytes of context kept around each match: enough to confirm the longest key shape and to mask tokens.
+CONTEXT = 256
+#: Compressed layers inside compressed layers are followed this deep.
+MAX_DEPTH = 2
+#: Embedded compressed blobs tried per source (each costs a re-read from its offset).
+MAX_EMBEDDED = 64
+DEFAULT_CHUNK = 1 << 22
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _CanaryTarget:
+    owner: int
+    form: str
+    fragment: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _MagicTarget:
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class _AnchorTarget:
+    anchor: bytes
+
+
+class _MarkerTarget:
+    pass
+
+
+_Target = _CanaryTarget | _MagicTarget | _AnchorTarget | _MarkerTarget
+
+
+class _Source(Protocol):
+    def chunks(self, offset: int = 0) -> Iterator[bytes]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _BytesSource:
+    data: bytes
+    chunk_size: int
+
+    def chunks(self, offset: int = 0) -> Iterator[bytes]:
+        for start in range(offset, len(self.data), self.chunk_size):
+            yield self.data[start : start + self.chunk_size]
+
+
+@dataclass(frozen=True, slots=True)
+class _FileSource:
+    path: Path
+    chunk_size: int
+    name: str
+    progress: Progress | None = None
+
+    def chunks(self, offset: int = 0) -> Iterator[bytes]:
+        report = self.progress if offset == 0 else None
+        done = 0
+        with self.path.open("rb") as handle:
+            handle.seek(offset)
+            while chunk := handle.read(self.chunk_size):
+                done += len(chunk)
+                if report is not None:
+                    report(self.name, done)
+                yield chunk
+
+
+@dataclass(slots=True)
+class _InflatedSource:
+    kind: str
+    inner: _Source
+    at: int
+    cap: int
+    chunk_size: int
+    problems: list[str] = field(default_factory=list)
+
+    def chunks(self, offset: int = 0) -> Iterator[bytes]:
+        self.problems.clear()
+        stream = inflate(
+            self.kind,
+            self.inner.chunks(self.at),
+            cap=self.cap,
+            chunk_size=self.chunk_size,
+            on_problem=self.problems.append,
+        )
+        skip = offset
+        for block in stream:
+            if skip >= len(block):
+                skip -= len(block)
+                continue
+            yield block[skip:]
+            skip = 0
+
+
+@dataclass(slots=True)
+class _Run:
+    """Overlapping fragment matches of one canary, merged into one hit."""
+
+    first: Match
+    end: int
+
+
+class Scanner:
+    """Finds canaries (and, in shapes mode, any real-shaped provider key) in bytes, files and evidence.
+
+    Construction only derives the literals (milliseconds); the engine is compiled on first use and
+    shared by every scanner with the same literals. ``warnings`` collects what could not be scanned
+    completely (unreadable files, damaged or capped compressed streams). Not safe to share between
+    threads while scanning.
+    """
+
+    def __init__(
+        self,
+        canaries: Iterable[Canary] | CanaryTable,
+        *,
+        display_suffix_len: int = 4,
+        fragments: bool = True,
+        min_fragment: int = 8,
+        digests: bool = True,
+        shapes: bool = False,
+        engine: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+        max_decompressed: int = DEFAULT_CAP,
+        on_progress: Progress | None = None,
+    ) -> None:
+        if isinstance(canaries, CanaryTable):
+            canaries = canaries.canaries
+        self.canaries: list[Canary] = list(canaries)
+        if min_fragment < MIN_LITERAL:
+            raise ValueError(f"min_fragment must be at least {MIN_LITERAL}, got {min_fragment}")
+        if display_suffix_len < 0:
+            raise ValueError(f"display_suffix_len must be >= 0, got {display_suffix_len}")
+        if chunk_size < 1 or max_decompressed < 1:
+            raise ValueError("chunk_size and max_decompressed must be positive")
+        for canary in self.canaries:
+            if len(canary.value) < MIN_LITERAL:
+                raise ValueError(
+                    f"canary {canary.id!r} is shorter than {MIN_LITERAL} characters: too short to search for"
+                )
+        self.engine_name = choose(engine)
+        self.chunk_size = chunk_size
+        self.max_decompressed = max_decompressed
+        self.on_progress = on_progress
+        self.warnings: list[str] = []
+        self._fingerprints = [canary.fingerprint for canary in self.canaries]
+
+        index: dict[bytes, int] = {}
+        self._targets: list[list[_Target]] = []
+
+        def slot(literal: bytes) -> list[_Target]:
+            if literal not in index:
+                index[literal] = len(self._targets)
+                self._targets.append([])
+            return self._targets[index[literal]]
+
+        for owner, canary in enumerate(self.canaries):
+            for needle in needles_for(
+                canary.value,
+                canary.role,
+                display_suffix_len=display_suffix_len,
+                fragments_on=fragments,
+                min_fragment=min_fragment,
+                digests_on=digests,
+            ):
+                slot(needle.literal).append(_CanaryTarget(owner, needle.form, needle.fragment))
+        if shapes:
+            for anchor in key_shapes.ANCHORS:
+                slot(anchor).append(_AnchorTarget(anchor))
+        if index:
+            for magic, kind in EMBEDDED_MAGIC.items():
+                slot(magic).append(_MagicTarget(kind))
+        text_owners = [i for i, c in enumerate(self.canaries) if c.role in TEXT_ROLES]
+        if text_owners:
+            slot(MARKER).append(_MarkerTarget())
+        self._literals = tuple(index)
+        self._lengths = [len(literal) for literal in self._literals]
+        self._engine: LiteralEngine | None = None
+        joined: dict[bytes, list[int]] = {}
+        for owner in text_owners:
+            joined.setdefault(self.canaries[owner].value.encode(), []).append(owner)
+        self._joined_literals = tuple(joined)
+        self._joined_owners = list(joined.values())
+
+    # -- public entry points ----------------------------------------------------------------------
+
+    def scan_bytes(self, data: bytes, source: str) -> list[Hit]:
+        return _ordered(self._scan(_BytesSource(bytes(data), self.chunk_size), source, "", 0))
+
+    def scan_file(self, path: Path, source: str | None = None) -> list[Hit]:
+        """One file, streamed; raises ``OSError`` if it cannot be read."""
+        path = Path(path)
+        name = source if source is not None else str(path)
+        with path.open("rb"):
+            pass  # fail here, clearly, rather than halfway through a generator
+        file_source = _FileSource(path, self.chunk_size, name, self.on_progress)
+        return _ordered(self._scan(file_source, name, "", 0))
+
+    def scan_paths(self, paths: Iterable[Path]) -> list[Hit]:
+        """Files, and directories recursively (sorted, symlinked directories not followed).
+
+        A missing top-level path raises ``FileNotFoundError``; an unreadable file inside a directory is
+        skipped with a warning so one bad file does not hide the rest.
+        """
+        hits: list[Hit] = []
+        for path in iter_files(paths, self.warnings):
+            try:
+                hits.extend(self.scan_file(path))
+            except OSError as exc:
+                self.warnings.append(f"{path}: not scanned: {exc.strerror or exc}")
+        return _ordered(hits)
+
+    def scan_exchange(self, exchange: Exchange) -> list[Hit]:
+        """Everything the target sent and received in one exchange."""
+        return _ordered(
+            self._exchange_side(exchange, "request") + self._exchange_side(exchange, "response")
+        )
+
+    def scan_request(self, exchange: Exchange) -> list[Hit]:
+        """Only what the target sent: path, query, request headers and body, client messages."""
+        return _ordered(self._exchange_side(exchange, "request"))
+
+    def scan_captured(self, captured: CapturedFile) -> list[Hit]:
+        if captured.missing:
+            return []
+        return self.scan_bytes(captured.content, captured.name)
+
+    def scan_snapshot(self, snapshot: DbSnapshot) -> list[Hit]:
+        """A database snapshot: its logical dump and every raw file (main, ``-wal``, ``-journal``)."""
+        hits = self.scan_bytes(snapshot.logical_dump.encode(), f"db {snapshot.label} dump")
+        for raw in snapshot.raw_files:
+            hits.extend(self.scan_bytes(raw.content, f"db {snapshot.label} {raw.name}"))
+        return _ordered(hits)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _exchange_side(self, exchange: Exchange, side: str) -> list[Hit]:
+        hits: list[Hit] = []
+        prefix = f"exchange {exchange.id}"
+        if side == "request":
+            hits += self.scan_bytes(exchange.path.encode(), f"{prefix} path")
+            hits += self.scan_bytes(exchange.query.encode(), f"{prefix} query")
+            headers, body = exchange.request_headers, exchange.request_body
+        else:
+            headers, body = exchange.response_headers, exchange.response_body
+        hits += self._headers(headers, f"{prefix} {side} header")
+        hits += self._body(body, headers, f"{prefix} {side} body")
+        for number, message in enumerate(exchange.messages):
+            if message.from_client == (side == "request"):
+                who = "client" if message.from_client else "server"
+                hits += self.scan_bytes(message.content, f"{prefix} message {number} {who}")
+        return hits
+
+    def _headers(self, headers: Headers, prefix: str) -> list[Hit]:
+        counts = Counter(name.lower() for name, _ in headers)
+        seen: Counter[str] = Counter()
+        hits: list[Hit] = []
+        for name, value in headers:
+            lower = name.lower()
+            seen[lower] += 1
+            suffix = f"[{seen[lower]}]" if counts[lower] > 1 else ""
+            hits += self.scan_bytes(value.encode(), f"{prefix} {lower}{suffix}")
+        return hits
+
+    def _body(self, body: bytes, headers: Headers, source: str) -> list[Hit]:
+        codings = content_codings(header_values(headers, "content-encoding"))
+        decoded, layers, problem = decode_body(body, codings, cap=self.max_decompressed)
+        hits = self._scan(_BytesSource(decoded, self.chunk_size), source, layers, 0)
+        if problem:
+            self.warnings.append(f"{source}: {problem}; the raw bytes were scanned as well")
+            if layers:
+                hits += self._scan(_BytesSource(body, self.chunk_size), source, "", 0)
+        return hits
+
+    def _compiled(self) -> LiteralEngine:
+        if self._engine is None:
+            self._engine = compile_literals(self.engine_name, self._literals)
+        return self._engine
+
+    def _scan(self, source: _Source, name: str, layers: str, depth: int) -> list[Hit]:
+        if not self._literals:
+            return []
+        head = bytearray()
+
+        def tapped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+            for chunk in chunks:
+                if len(head) < 16:
+                    head.extend(chunk[: 16 - len(head)])
+                yield chunk
+
+        assembler = _Assembler(self, name, layers)
+        embedded: dict[int, str] = {}
+        streamed = False
+        matches = scan_chunks(
+            tapped(source.chunks()), self._compiled(), self._lengths, context=CONTEXT
+        )
+        for match in matches:
+            for target in self._targets[match.literal]:
+                if isinstance(target, _CanaryTarget):
+                    assembler.canary(match, target)
+                elif isinstance(target, _AnchorTarget):
+                    assembler.shape(match, target.anchor)
+                elif isinstance(target, _MagicTarget):
+                    if match.start > 0:
+                        embedded.setdefault(match.start, target.kind)
+                else:
+                    streamed = True
+        hits = assembler.finish()
+        if depth < MAX_DEPTH:
+            hits += self._inflated(source, name, layers, depth, sniff(bytes(head)), embedded)
+        if streamed and self._joined_literals:
+            hits += self._joined(source, name, layers)
+        return hits
+
+    def _inflated(
+        self,
+        source: _Source,
+        name: str,
+        layers: str,
+        depth: int,
+        whole: str | None,
+        embedded: dict[int, str],
+    ) -> list[Hit]:
+        members = ([(0, whole)] if whole else []) + sorted(embedded.items())
+        if len(members) > MAX_EMBEDDED:
+            self.warnings.append(
+                f"{name}: {len(members)} compressed blobs found; only the first {MAX_EMBEDDED} were inflated"
+            )
+            members = members[:MAX_EMBEDDED]
+        hits: list[Hit] = []
+        for offset, kind in members:
+            inflated = _InflatedSource(kind, source, offset, self.max_decompressed, self.chunk_size)
+            member = name if offset == 0 else f"{name}!{kind}@{offset}"
+            hits += self._scan(inflated, member, f"{layers}{kind}+", depth + 1)
+            # a compressed file that does not inflate is worth a word; a blob-like byte pattern is not
+            if offset == 0 and kind != "zlib" and inflated.problems:
+                self.warnings.append(f"{member}: {inflated.problems[0]}")
+        return hits
+
+    def _joined(self, source: _Source, name: str, layers: str) -> list[Hit]:
+        engine = compile_literals(self.engine_name, self._joined_literals)
+        lengths = [len(literal) for literal in self._joined_literals]
+        hits: list[Hit] = []
+        seen: set[tuple[int, int]] = set()
+        for joined in scan_joined(source.chunks(), engine, lengths, context=CONTEXT):
+            if not joined.split:
+                continue
+            match = joined.match
+            for owner in self._joined_owners[match.literal]:
+                if (owner, joined.offset) in seen:
+                    continue
+                seen.add((owner, joined.offset))
+                canary = self.canaries[owner]
+                hits.append(
+                    Hit(
+                        canary_id=canary.id,
+                        role=str(canary.role),
+                        fingerprint=self._fingerprints[owner],
+                        form=f"{layers}sse-reassembled",
+                        source=name,
+                        offset=joined.offset,
+                        line=joined.line,
+                        excerpt="joined deltas: "
+                        + excerpt(
+                            match.window,
+                            match.at,
+                            match.at + len(canary.value.encode()),
+                            canary.label,
+                        ),
+                        length=match.end - match.start,
+                    )
+                )
+        return hits
+
+
+class _Assembler:
+    """Turns ordered matches of one source into hits: most specific form wins, fragments merge into runs."""
+
+    def __init__(self, scanner: Scanner, source: str, layers: str) -> None:
+        self.scanner = scanner
+        self.source = source
+        self.layers = layers
+        self.hits: list[Hit] = []
+        self.strong_end: dict[int, int] = {}
+        self.runs: dict[int, _Run] = {}
+        self.raw_spans: set[tuple[int, int]] = set()
+
+    def canary(self, match: Match, target: _CanaryTarget) -> None:
+        owner = target.owner
+        if self.strong_end.get(owner, -1) >= match.end:
+            return  # inside a hit already kept for this canary (a raw key holds its own fragments)
+        if target.fragment:
+            run = self.runs.get(owner)
+            if run is not None and match.start < run.end:
+                run.end = max(run.end, match.end)
+                return
+            if run is not None:
+                self._emit_run(owner, run)
+            self.runs[owner] = _Run(match, match.end)
+            return
+        self.strong_end[owner] = max(self.strong_end.get(owner, -1), match.end)
+        if target.form == "raw":
+            if len(self.raw_spans) > 4096:
+                self.raw_spans = {s for s in self.raw_spans if s[0] >= match.start - CONTEXT}
+            self.raw_spans.add((match.start, match.end))
+        self._emit(owner, target.form, match, match.end)
+
+    def shape(self, match: Match, anchor: bytes) -> None:
+        found = key_shapes.confirm(anchor, match.window, match.at)
+        if found is None:
+            return
+        name, begin, end = found
+        start, stop = match.window_start + begin, match.window_start + end
+        if (start, stop) in self.raw_spans:
+            return  # it is one of our canaries, already reported as such
+        value = match.window[begin:end]
+        fp = fingerprint(value)
+        self.hits.append(
+            Hit(
+                canary_id=None,
+                role=f"shape:{name}",
+                fingerprint=fp,
+                form=f"{self.layers}raw",
+                source=self.source,
+                offset=start,
+                line=match.line,
+                excerpt=excerpt(match.window, begin, end, f"shape:{name}#{fp}"),
+                length=stop - start,
+            )
+        )
+
+    def finish(self) -> list[Hit]:
+        for owner, run in sorted(self.runs.items()):
+            self._emit_run(owner, run)
+        self.runs.clear()
+        return self.hits
+
+    def _emit_run(self, owner: int, run: _Run) -> None:
+        self._emit(owner, "fragment", run.first, run.end)
+
+    def _emit(self, owner: int, form: str, match: Match, end: int) -> None:
+        canary = self.scanner.canaries[owner]
+        self.hits.append(
+            Hit(
+                canary_id=canary.id,
+                role=str(canary.role),
+                fingerprint=self.scanner._fingerprints[owner],
+                form=f"{self.layers}{form}",
+                source=self.source,
+                offset=match.start,
+                line=match.line,
+                excerpt=excerpt(match.window, match.at, end - match.window_start, canary.label),
+                length=end - match.start,
+            )
+        )
+
+
+def _ordered(hits: list[Hit]) -> list[Hit]:
+    """Deterministic order, one hit per (needle, source, offset): the first (most specific) one."""
+    seen: set[tuple[str | None, str, str, str, int]] = set()
+    unique = []
+    for hit in hits:
+        key = (hit.canary_id, hit.role, hit.fingerprint, hit.source, hit.offset)
+        if key not in seen:
+            seen.add(key)
+            unique.append(hit)
+    return sorted(unique, key=lambda hit: hit.sort_key)
+
+
+def iter_files(paths: Iterable[Path], warnings: list[str]) -> Iterator[Path]:
+    """Regular files under ``paths`` in a stable order; raises ``FileNotFoundError`` for a missing one."""
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or directory")
+        if path.is_dir():
+            for root, dirs, files in os.walk(
+                path, onerror=lambda e: warnings.append(f"{e.filename}: {e.strerror}")
+            ):
+                dirs.sort()
+                for name in sorted(files):
+                    candidate = Path(root) / name
+                    if _regular(candidate, warnings):
+                        yield candidate
+        elif _regular(path, warnings):
+            yield path
+
+
+def _regular(path: Path, warnings: list[str]) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        warnings.append(f"{path}: not scanned: {exc.strerror or exc}")
+        return False
+    if not stat.S_ISREG(mode):
+        warnings.append(f"{path}: not a regular file, skipped")
+        return False
+    return True
