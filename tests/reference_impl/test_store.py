@@ -1,0 +1,186 @@
+"""The key repository on real SQLite files and (when available) a throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from reference_impl.store import (
+    Database,
+    NameTaken,
+    SqliteDatabase,
+    SqlKeyStore,
+    StoredKey,
+    UsageStore,
+    UserStore,
+    open_database,
+    utc_now,
+)
+from tests.reference_impl.support import db_file_bytes, residue
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    if request.param == "sqlite":
+        db = open_database(str(tmp_path / "store.sqlite3"))
+    else:
+        db = open_database(request.getfixturevalue("postgres_dsn"))
+    db.init_schema()
+    return db
+
+
+def _key(user_id: str, record: bytes, master_key_id: int = 7) -> StoredKey:
+    now = utc_now()
+    return StoredKey(user_id, "anthropic", master_key_id, record, "abAA", "fp_00", now, now)
+
+
+def _user(db: Database, name: str = "alice") -> str:
+    return UserStore(db).add(name, os.urandom(32)).user_id
+
+
+def test_users_are_unique_by_name_and_found_by_digest(database: Database) -> None:
+    users = UserStore(database)
+    digest = os.urandom(32)
+    created = users.add("alice", digest)
+    with pytest.raises(NameTaken):
+        users.add("alice", os.urandom(32))
+    found = users.by_token_digest(digest)
+    assert found is not None and found[0] == created and found[1] == digest
+    assert users.by_token_digest(os.urandom(32)) is None
+
+
+def test_put_get_replace_delete(database: Database) -> None:
+    keys = SqlKeyStore(database)
+    user_id = _user(database)
+    assert keys.get(user_id, "anthropic") is None
+    assert keys.put(_key(user_id, b"record-one")) is False
+    assert keys.get(user_id, "anthropic").record == b"record-one"
+    assert keys.put(_key(user_id, b"record-two")) is True
+    assert keys.get(user_id, "anthropic").record == b"record-two"
+    assert keys.delete(user_id, "anthropic") is True
+    assert keys.get(user_id, "anthropic") is None
+    assert keys.delete(user_id, "anthropic") is False
+
+
+def test_swap_only_when_the_row_is_unchanged(database: Database) -> None:
+    keys = SqlKeyStore(database)
+    user_id = _user(database)
+    keys.put(_key(user_id, b"old", master_key_id=1))
+    seen = keys.get(user_id, "anthropic")
+    assert keys.swap_record(seen, b"rotated", 2, utc_now()) is True
+    assert keys.get(user_id, "anthropic").record == b"rotated"
+    assert keys.swap_record(seen, b"stale", 2, utc_now()) is False
+    keys.put(_key(user_id, b"replaced", master_key_id=2))
+    fresh = keys.get(user_id, "anthropic")
+    keys.delete(user_id, "anthropic")
+    assert keys.swap_record(fresh, b"resurrected", 2, utc_now()) is False
+    assert keys.get(user_id, "anthropic") is None
+
+
+def test_rotation_queries(database: Database) -> None:
+    keys = SqlKeyStore(database)
+    ids = [_user(database, f"u{i}") for i in range(5)]
+    for i, user_id in enumerate(ids):
+        keys.put(_key(user_id, f"r{i}".encode(), master_key_id=1 if i < 3 else 0xFFFFFFFF))
+    assert keys.count_by_master_key() == {1: 3, 0xFFFFFFFF: 2}
+    assert {row.user_id for row in keys.rows_not_under(0xFFFFFFFF, 10)} == set(ids[:3])
+    assert len(keys.rows_not_under(0xFFFFFFFF, 2)) == 2
+
+
+def test_usage_accumulates_per_month(database: Database) -> None:
+    usage = UsageStore(database)
+    user_id = _user(database)
+    assert usage.total(user_id) == 0
+    usage.add(user_id, 10, 5)
+    usage.add(user_id, 1, 2)
+    assert usage.total(user_id) == 18
+
+
+def test_schema_has_no_soft_delete_or_history(database: Database) -> None:
+    with database.transaction() as tx:
+        if database.kind == "sqlite":
+            tables = [
+                r[0]
+                for r in tx.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+            ]
+            columns = [r[1] for r in tx.execute("PRAGMA table_info(provider_keys)").fetchall()]
+            triggers = tx.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall()
+        else:
+            tables = [
+                r[0]
+                for r in tx.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema='public'"
+                ).fetchall()
+            ]
+            columns = [
+                r[0]
+                for r in tx.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name='provider_keys'"
+                ).fetchall()
+            ]
+            triggers = tx.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").fetchall()
+    assert sorted(tables) == ["provider_keys", "usage_monthly", "users"]
+    assert set(columns) == {
+        "user_id",
+        "provider",
+        "master_key_id",
+        "record",
+        "last4",
+        "fingerprint",
+        "created_at",
+        "updated_at",
+    }
+    assert triggers == []
+
+
+def test_every_sqlite_connection_sets_secure_delete_and_wal(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "pragmas.sqlite3")
+    db.init_schema()
+    for _ in range(3):
+        with db.transaction() as tx:
+            assert tx.execute("PRAGMA secure_delete").fetchone()[0] == 1
+            assert tx.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _fill(keys: SqlKeyStore, db: Database, count: int, prefix: str) -> list[str]:
+    ids = []
+    for i in range(count):
+        user_id = _user(db, f"{prefix}{i}")
+        keys.put(_key(user_id, os.urandom(120)))
+        ids.append(user_id)
+    return ids
+
+
+def test_sqlite_delete_and_replace_leave_no_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "forensics.sqlite3"
+    db = SqliteDatabase(path)
+    db.init_schema()
+    keys = SqlKeyStore(db)
+    ids = _fill(keys, db, 60, "before")
+    deleted, replaced = os.urandom(174), os.urandom(174)
+    keys.put(_key(ids[10], deleted))
+    keys.put(_key(ids[20], replaced))
+    _fill(keys, db, 60, "after")
+    assert residue(db_file_bytes(path), deleted) == ["forensics.sqlite3"]
+    keys.delete(ids[10], "anthropic")
+    keys.put(_key(ids[20], os.urandom(174)))
+    files = db_file_bytes(path)
+    assert residue(files, deleted) == []
+    assert residue(files, replaced) == []
+
+
+def test_the_residue_probe_finds_bytes_when_secure_delete_is_off(tmp_path: Path) -> None:
+    """Control: the same probe sees the leftovers of a plain SQLite delete."""
+    path = tmp_path / "control.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA secure_delete=OFF")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, blob BLOB)")
+    needle = os.urandom(174)
+    for i in range(60):
+        conn.execute("INSERT INTO t (blob) VALUES (?)", (needle if i == 30 else os.urandom(120),))
+    conn.execute("DELETE FROM t WHERE blob = ?", (needle,))
+    conn.close()
+    assert residue(db_file_bytes(path), needle) != []
