@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from byok_audit.models.canary import CanaryTable
+from byok_audit.models.canary import Canary, CanaryTable
 from byok_audit.models.evidence import (
     CapturedFile,
     DbFile,
@@ -109,14 +109,64 @@ def snapshot(label: str, step_index: int = 0, **overrides: Any) -> DbSnapshot:
     return DbSnapshot(**{**base, **overrides})
 
 
+def to_host(host: str, **overrides: Any) -> Exchange:
+    """An HTTPS request addressed (CONNECT host, SNI and Host header) to a non-provider host."""
+    base: dict[str, Any] = {"host": host, "sni": host, "host_header": host, "answered_by": "sink"}
+    return exchange(**{**base, "path": "/collect", **overrides})
+
+
+def keyed(key: Canary, **overrides: Any) -> Exchange:
+    """A provider request carrying ``key`` in the x-api-key header."""
+    return exchange(**{"request_headers": [("x-api-key", key.value)], **overrides})
+
+
+def key_view(key: Canary, fingerprint: str = "3f2a9c1d") -> HttpCall:
+    """A GET of the stored key as targets answer it: a fingerprint and the display suffix."""
+    body = f'{{"fingerprint": "{fingerprint}", "last4": "{key.value[-4:]}"}}'
+    return call("GET", "http://127.0.0.1:8000/api/v1/claude-key", response_body=body.encode())
+
+
+def bad_input_run(
+    canaries: CanaryTable,
+    key: Canary,
+    kind: str,
+    submitted: Canary | None = None,
+    *,
+    answer: HttpCall | None = None,
+    shown_after: Canary | None = None,
+    prompt_after: Exchange | None = None,
+) -> EvidenceBundle:
+    """alice stores ``key``, GETs it, submits bad input of ``kind``, GETs again and prompts.
+
+    By default the target refuses with 400, the later GET still shows ``key`` and the prompt uses it.
+    """
+    answer = answer or call("PUT", "http://127.0.0.1:8000/api/v1/claude-key", status=400)
+    upstream = prompt_after or exchange(request_headers=[("x-api-key", key.value)])
+    data = {"canary": submitted.id} if submitted else {}
+    steps = [
+        step("put_key", 0, user="alice", params={"key": key.id}),
+        step("get_key", 1, user="alice", calls=[key_view(key)]),
+        step("bad_input", 2, user="alice", params={"kind": kind}, calls=[answer], data=data),
+        step("get_key", 3, user="alice", calls=[key_view(shown_after or key)]),
+        step("prompt", 4, user="alice", exchange_ids=[upstream.id], started=1004.0),
+    ]
+    return bundle(
+        canaries=canaries, steps=steps, exchanges=[upstream.model_copy(update={"started": 1004.1})]
+    )
+
+
 __all__ = [
     "DbFile",
     "DbTable",
+    "bad_input_run",
     "bundle",
     "call",
     "captured",
     "exchange",
+    "key_view",
+    "keyed",
     "snapshot",
     "step",
     "target",
+    "to_host",
 ]

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-import zlib
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
-
-import zstandard
 
 from byok_audit.checks.base import EvidenceMissing
 from byok_audit.models.canary import Canary, CanaryRole
-from byok_audit.models.evidence import EvidenceBundle, Exchange, StepRecord
+from byok_audit.models.evidence import (
+    CapturedFile,
+    EvidenceBundle,
+    Exchange,
+    HttpCall,
+    StepRecord,
+    header_values,
+)
 from byok_audit.models.finding import EvidenceRef
+from byok_audit.scan import Hit, Scanner
+from byok_audit.scan.decode import content_codings, decode_body
 
 
 def is_provider(exchange: Exchange, bundle: EvidenceBundle) -> bool:
@@ -77,12 +82,8 @@ _GENERATION_PATH = re.compile(
     r"(/v1/messages|/chat/completions|/v1/completions|/v1/responses|:generateContent"
     r"|:streamGenerateContent)/?$"
 )
-_DECODERS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": gzip.decompress,
-    "x-gzip": gzip.decompress,
-    "deflate": zlib.decompress,
-    "zstd": lambda data: zstandard.ZstdDecompressor().decompressobj().decompress(data),
-}
+#: Request bodies the checks parse (model, max_tokens) are small; this only bounds a hostile one.
+_BODY_CAP = 64 << 20
 
 
 def is_generation(exchange: Exchange) -> bool:
@@ -91,17 +92,9 @@ def is_generation(exchange: Exchange) -> bool:
 
 
 def decoded_request_body(exchange: Exchange) -> bytes:
-    """The request body with its Content-Encoding undone; the wire bytes when it cannot be."""
-    body = exchange.request_body
-    encoding = (exchange.request_header("content-encoding") or "").strip().lower()
-    for step in reversed([e.strip() for e in encoding.split(",") if e.strip()]):
-        decoder = _DECODERS.get(step)
-        if decoder is None and step != "identity":
-            return exchange.request_body
-        try:
-            body = decoder(body) if decoder else body
-        except (OSError, zlib.error, zstandard.ZstdError):
-            return exchange.request_body
+    """The request body with its Content-Encoding undone (as far as it decodes)."""
+    codings = content_codings(header_values(exchange.request_headers, "content-encoding"))
+    body, _, _ = decode_body(exchange.request_body, codings, cap=_BODY_CAP)
     return body
 
 
@@ -128,3 +121,72 @@ def final_status(step: StepRecord) -> int | None:
     """The HTTP status of the last call of a step that got an answer (None: no answer at all)."""
     answered = [c.status for c in step.calls if c.status is not None]
     return answered[-1] if answered else None
+
+
+# -- leak scanning (RTE/LOG/USE/API checks) ---------------------------------------------------------
+
+KEY_ROLES = (CanaryRole.KEY, CanaryRole.OAUTH_TOKEN)
+TEXT_ROLES = (CanaryRole.PROMPT, CanaryRole.RESPONSE)
+#: Findings listed per check; the summary always gives the full count.
+MAX_EVIDENCE = 25
+
+
+def scanner(
+    bundle: EvidenceBundle,
+    roles: Iterable[CanaryRole] = (),
+    *,
+    canaries: Iterable[Canary] = (),
+    **options: bool,
+) -> Scanner:
+    """A scanner for the bundle's canaries of ``roles`` (plus any given), honouring the display suffix."""
+    chosen = [*bundle.canaries.of_role(*roles), *canaries]
+    return Scanner(chosen, display_suffix_len=bundle.target.display_suffix_len, **options)
+
+
+def hit_detail(bundle: EvidenceBundle, hit: Hit) -> str:
+    """A redacted one-line description of a hit: which canary, in which form, where, and the excerpt."""
+    canary = bundle.canaries.maybe(hit.canary_id) if hit.canary_id else None
+    label = canary.label if canary else hit.label
+    return f"{label} as {hit.form} in {hit.source}: {hit.excerpt}"
+
+
+def file_ref(bundle: EvidenceBundle, file: CapturedFile, hit: Hit) -> EvidenceRef:
+    where = f"{file.name}:{hit.line}" if hit.line else f"{file.name}@{hit.offset}"
+    return EvidenceRef(kind="file", ref=where, detail=hit_detail(bundle, hit))
+
+
+def non_provider(bundle: EvidenceBundle) -> list[Exchange]:
+    """Exchanges not addressed (by every name) to a declared provider host."""
+    return [e for e in bundle.exchanges if not is_provider(e, bundle)]
+
+
+def opaque(bundle: EvidenceBundle) -> list[Exchange]:
+    """Non-provider connections whose content the proxy could not read (the client refused our CA)."""
+    return [e for e in non_provider(bundle) if e.kind == "tls_failed"]
+
+
+def hosts_of(exchanges: Iterable[Exchange]) -> list[str]:
+    return sorted({e.host or "?" for e in exchanges})
+
+
+def capped(refs: list[EvidenceRef]) -> list[EvidenceRef]:
+    """At most MAX_EVIDENCE refs, with a note saying how many were left out."""
+    if len(refs) <= MAX_EVIDENCE:
+        return refs
+    left = EvidenceRef(kind="note", ref=f"{len(refs) - MAX_EVIDENCE} more not listed")
+    return [*refs[:MAX_EVIDENCE], left]
+
+
+def size(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.0f} KiB"
+
+
+def reached_provider(bundle: EvidenceBundle, scan: Scanner) -> bool:
+    """True when the target sent one of the scanner's canaries to a provider host at least once."""
+    return any(scan.scan_request(e) for e in bundle.exchanges if is_provider(e, bundle))
+
+
+def reply_bytes(call: HttpCall) -> bytes:
+    """What the target answered the driver: header lines, then the body."""
+    head = "".join(f"{k}: {v}\n" for k, v in call.response_headers).encode()
+    return head + call.response_body

@@ -1,0 +1,77 @@
+"""RTE-01: the key goes only to provider hosts."""
+
+from __future__ import annotations
+
+from byok_audit.checks.base import EvidenceMissing, Verdict, check
+from byok_audit.checks.common import (
+    KEY_ROLES,
+    capped,
+    exchange_ref,
+    hit_detail,
+    hosts_of,
+    is_provider,
+    opaque,
+    require_steps,
+    scanner,
+)
+from byok_audit.models.evidence import EvidenceBundle
+from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
+
+
+@check(
+    id="RTE-01",
+    title="The key goes only to provider hosts",
+    severity=Severity.CRITICAL,
+    threats=[Threat.T2],
+    questions=[Question.Q2],
+    remediation=(
+        "Send the user's key only to the provider's API host, in its auth header; never to a "
+        "router, a telemetry service or any other host, in any encoding or in part."
+    ),
+)
+def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
+    """Whoever receives the key can spend the user's money. Every recorded outbound request (headers,
+    query, body decoded per Content-Encoding, and client stream messages) is scanned for every key and
+    OAuth-token canary in any encoding, as a fragment beyond the display suffix, or as an unsalted
+    digest. A hit in an exchange that is not addressed to a declared provider host by CONNECT host, SNI
+    and Host header alike (so domain fronting counts as non-provider) is a FAIL. Non-provider
+    connections the proxy could not read (the client refused its CA) make a WARN. At least one key must
+    be seen going to a provider, or the BYOK path was not exercised: ERROR.
+    """
+    require_steps(bundle, "prompt")
+    scan = scanner(bundle, KEY_ROLES, fragments=True, digests=True)
+    leaks: list[EvidenceRef] = []
+    leaking, to_provider = [], []
+    for exchange in bundle.exchanges:
+        hits = scan.scan_request(exchange)
+        if not hits:
+            continue
+        if is_provider(exchange, bundle):
+            to_provider.append(exchange)
+        else:
+            leaking.append(exchange)
+            leaks.extend(exchange_ref(exchange, hit_detail(bundle, hit)) for hit in hits)
+    if leaks:
+        leaked_to = hosts_of(leaking)
+        return Verdict.failed(
+            f"a key went to {len(leaked_to)} non-provider host(s): {', '.join(leaked_to)} "
+            f"({len(leaks)} hits)",
+            capped(leaks),
+        )
+    if not to_provider:
+        raise EvidenceMissing(
+            "no exchange carried a key to a provider host: the BYOK call path was not exercised "
+            "or its traffic was not seen by the proxy"
+        )
+    unread = opaque(bundle)
+    seen = f"scanned {len(bundle.exchanges)} exchanges to {len(hosts_of(bundle.exchanges))} hosts"
+    if unread:
+        return Verdict.warn(
+            f"{seen}: keys went only to provider hosts, but {len(unread)} connection(s) to "
+            f"{', '.join(hosts_of(unread))} could not be read (TLS refused)",
+            [exchange_ref(e, e.error or "TLS handshake failed") for e in unread],
+        )
+    return Verdict.passed(
+        f"{seen}: keys went only to provider hosts ({', '.join(hosts_of(to_provider))}, "
+        f"{len(to_provider)} exchanges)"
+    )

@@ -1,0 +1,52 @@
+import base64
+import json
+
+from byok_audit.checks.rte.key_only_to_provider import key_only_to_provider
+from byok_audit.models.canary import CanaryTable
+from byok_audit.models.finding import Status
+from tests import builders as b
+
+TABLE = CanaryTable.fresh()
+KEY = TABLE.key("alice-1", "alice")
+
+
+def run(*exchanges):
+    step = b.step("prompt", exchange_ids=[e.id for e in exchanges])
+    return key_only_to_provider.run(
+        b.bundle(canaries=TABLE, steps=[step], exchanges=list(exchanges))
+    )
+
+
+def test_key_only_to_the_provider_passes():
+    heartbeat = b.to_host("o1.ingest.sentry.io", request_body=b'{"status": "ok"}')
+    result = run(b.keyed(KEY), heartbeat)
+    assert result.status == Status.PASS
+    assert "api.anthropic.com" in result.summary
+    assert "scanned 2 exchanges to 2 hosts" in result.summary
+
+
+def test_base64_key_in_telemetry_fails():
+    blob = json.dumps({"extra": base64.b64encode(KEY.value.encode()).decode()}).encode()
+    result = run(b.keyed(KEY), b.to_host("o1.ingest.sentry.io", request_body=blob))
+    assert result.status == Status.FAIL
+    assert "o1.ingest.sentry.io" in result.summary
+    assert "base64" in result.evidence[0].detail
+    assert KEY.value not in result.model_dump_json()
+
+
+def test_domain_fronted_request_counts_as_non_provider():
+    fronted = b.keyed(KEY, host_header="openrouter.ai")
+    assert run(fronted).status == Status.FAIL
+
+
+def test_unreadable_third_party_connection_warns():
+    pinned = b.to_host("telemetry.example", kind="tls_failed", error="client refused the CA")
+    result = run(b.keyed(KEY), pinned)
+    assert result.status == Status.WARN
+    assert "telemetry.example" in result.summary
+
+
+def test_no_key_ever_sent_is_an_error():
+    result = run(b.exchange())
+    assert result.status == Status.ERROR
+    assert "not exercised" in result.summary

@@ -1,0 +1,29 @@
+from byok_audit.checks.rte.no_plain_http import no_plain_http
+from byok_audit.models.canary import CanaryTable
+from byok_audit.models.finding import Status
+from tests import builders as b
+
+TABLE = CanaryTable.fresh()
+KEY = TABLE.key("alice-1", "alice")
+
+
+def run(*exchanges):
+    step = b.step("prompt", exchange_ids=[e.id for e in exchanges])
+    return no_plain_http.run(b.bundle(canaries=TABLE, steps=[step], exchanges=list(exchanges)))
+
+
+def test_key_over_tls_passes():
+    result = run(b.keyed(KEY), b.to_host("example.org", scheme="http", tls=False, port=80))
+    assert result.status == Status.PASS
+    assert "all 1 key-bearing" in result.summary
+
+
+def test_key_over_plain_http_fails():
+    clear = b.keyed(KEY, scheme="http", tls=False, port=80)
+    result = run(clear)
+    assert result.status == Status.FAIL
+    assert "plain text" in result.evidence[0].detail
+
+
+def test_no_key_bearing_exchange_is_an_error():
+    assert run(b.exchange()).status == Status.ERROR
