@@ -1,0 +1,73 @@
+"""LOG-04: no third-party telemetry host receives request data."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from byok_audit.checks.base import Verdict, check
+from byok_audit.checks.common import (
+    KEY_ROLES,
+    TEXT_ROLES,
+    capped,
+    exchange_ref,
+    hit_detail,
+    hosts_of,
+    non_provider,
+    opaque,
+    require_steps,
+    scanner,
+)
+from byok_audit.models.evidence import EvidenceBundle
+from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
+
+
+@check(
+    id="LOG-04",
+    title="No third-party telemetry host receives request data",
+    severity=Severity.HIGH,
+    threats=[Threat.T3],
+    questions=[Question.Q3],
+    remediation=(
+        "Configure error reporting and tracing to send no request bodies, headers, local variables "
+        "or breadcrumbs with URLs (e.g. Sentry: send_default_pii=False, include_local_variables=False, "
+        "max_request_body_size='never'; OpenTelemetry: no header capture)."
+    ),
+)
+def no_telemetry_data(bundle: EvidenceBundle) -> Verdict:
+    """Error reporters and tracers ship request data to a third party by default (Sentry frame locals,
+    OpenTelemetry URLs with ``?key=``, Langfuse traces). Every request to a host that is not a declared
+    provider is scanned for every canary of the user's request: keys and OAuth tokens (any encoding,
+    fragments, digests), the prompt and the response. A request carrying any of them is a FAIL, listed
+    per host. Telemetry without user data (a heartbeat, a metric, a version ping) is fine; the PASS
+    summary lists the hosts that were contacted. Prompt steps must have run (else ERROR).
+    """
+    require_steps(bundle, "prompt")
+    scan = scanner(bundle, (*KEY_ROLES, *TEXT_ROLES), fragments=True, digests=True)
+    others = non_provider(bundle)
+    leaks: list[EvidenceRef] = []
+    leaking = []
+    for exchange in others:
+        hits = scan.scan_request(exchange)
+        if hits:
+            leaking.append(exchange)
+            leaks.extend(exchange_ref(exchange, hit_detail(bundle, hit)) for hit in hits)
+    if leaks:
+        per_host = Counter(e.host or "?" for e in leaking)
+        listed = ", ".join(f"{host} ({n} requests)" for host, n in sorted(per_host.items()))
+        return Verdict.failed(f"request data went to third-party hosts: {listed}", capped(leaks))
+    if not others:
+        return Verdict.passed(
+            f"no third-party host was contacted: all {len(bundle.exchanges)} exchanges went to "
+            "provider hosts"
+        )
+    per_host = Counter(e.host or "?" for e in others)
+    contacted = ", ".join(f"{host} ({n})" for host, n in sorted(per_host.items()))
+    seen = f"{len(others)} requests to {len(hosts_of(others))} third-party hosts"
+    unread = opaque(bundle)
+    if unread:
+        return Verdict.warn(
+            f"{seen} ({contacted}): no request data in those read, but {len(unread)} could not be "
+            "read (TLS refused)",
+            [exchange_ref(e, e.error or "TLS handshake failed") for e in unread],
+        )
+    return Verdict.passed(f"{seen} carried no request data: {contacted}")

@@ -1,0 +1,64 @@
+"""The places a log leak lands: captured log files, stdout/stderr, watched files, and every request
+the target sent to a non-provider host (telemetry, error reporting, analytics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from byok_audit.checks.base import EvidenceMissing
+from byok_audit.checks.common import (
+    exchange_ref,
+    file_ref,
+    hit_detail,
+    hosts_of,
+    non_provider,
+    size,
+)
+from byok_audit.models.evidence import EvidenceBundle
+from byok_audit.models.finding import EvidenceRef
+from byok_audit.scan import Scanner
+
+
+@dataclass
+class SinkScan:
+    """What a leak scan of the sinks examined and found."""
+
+    files: int = 0
+    bytes: int = 0
+    exchanges: int = 0
+    hosts: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    leaks: list[EvidenceRef] = field(default_factory=list)
+    leaked_exchanges: set[int] = field(default_factory=set)
+
+    def examined(self) -> str:
+        gone = f"; not found: {', '.join(self.missing)}" if self.missing else ""
+        return (
+            f"scanned {self.files} log sources ({size(self.bytes)}) and {self.exchanges} "
+            f"non-provider exchanges to {len(self.hosts)} hosts{gone}"
+        )
+
+
+def scan_sinks(bundle: EvidenceBundle, scan: Scanner) -> SinkScan:
+    """Scan every captured file and every non-provider request; ERROR when no log source was captured."""
+    sources = [f for f in bundle.files if not f.missing]
+    if not sources:
+        declared = f" (declared but not found: {', '.join(f.name for f in bundle.files)})"
+        raise EvidenceMissing(
+            "no log source was captured"
+            + (declared if bundle.files else ": the profile declares none")
+        )
+    result = SinkScan(
+        files=len(sources),
+        bytes=sum(len(f.content) for f in sources),
+        missing=[f.name for f in bundle.files if f.missing],
+    )
+    for file in sources:
+        result.leaks += [file_ref(bundle, file, hit) for hit in scan.scan_captured(file)]
+    others = non_provider(bundle)
+    result.exchanges, result.hosts = len(others), hosts_of(others)
+    for exchange in others:
+        for hit in scan.scan_request(exchange):
+            result.leaked_exchanges.add(exchange.id)
+            result.leaks.append(exchange_ref(exchange, hit_detail(bundle, hit)))
+    return result

@@ -1,0 +1,46 @@
+import hashlib
+
+from byok_audit.checks.log.no_key_in_logs import no_key_in_logs
+from byok_audit.models.canary import CanaryTable
+from byok_audit.models.finding import Status
+from tests import builders as b
+
+TABLE = CanaryTable.fresh()
+KEY = TABLE.key("alice-1", "alice")
+
+
+def run(*files, exchanges=()):
+    steps = [b.step("put_key", params={"key": KEY.id}, user="alice")]
+    return no_key_in_logs.run(
+        b.bundle(canaries=TABLE, steps=steps, exchanges=list(exchanges), files=list(files))
+    )
+
+
+def test_display_suffix_alone_is_allowed():
+    result = run(b.captured(f'{{"event": "key_saved", "last4": "{KEY.value[-4:]}"}}\n'))
+    assert result.status == Status.PASS
+    assert "no key, key fragment or key digest" in result.summary
+
+
+def test_key_fragment_in_a_log_fails():
+    result = run(b.captured(f"saved key {KEY.value[:24]}...\n"))
+    assert result.status == Status.FAIL
+    assert "fragment" in result.evidence[0].detail
+
+
+def test_unsalted_digest_in_a_log_fails():
+    digest = hashlib.sha256(KEY.value.encode()).hexdigest()
+    assert run(b.captured(f"key_id={digest}\n")).status == Status.FAIL
+
+
+def test_key_in_a_header_dump_sent_to_telemetry_fails():
+    dump = f"Headers({{'x-api-key': '{KEY.value}'}})".encode()
+    assert (
+        run(b.captured("\n"), exchanges=[b.to_host("sentry.example", request_body=dump)]).status
+        == Status.FAIL
+    )
+
+
+def test_no_key_stored_is_an_error():
+    bundle = b.bundle(canaries=TABLE, files=[b.captured("x\n")])
+    assert no_key_in_logs.run(bundle).status == Status.ERROR
