@@ -7,6 +7,7 @@ reaches the provider, is what can be observed from outside.
 
 from __future__ import annotations
 
+from byok_audit.checks.common import reply_bytes
 from byok_audit.models.canary import Canary
 from byok_audit.models.evidence import EvidenceBundle, HttpCall, StepRecord
 
@@ -60,8 +61,7 @@ def previous_own(
 
 
 def response_text(call: HttpCall) -> str:
-    headers = "".join(f"{k}: {v}\n" for k, v in call.response_headers)
-    return headers + call.response_body.decode("utf-8", errors="replace")
+    return reply_bytes(call).decode("utf-8", errors="replace")
 
 
 def shows(step: StepRecord, canary: Canary, suffix_len: int) -> bool:
