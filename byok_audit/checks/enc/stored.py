@@ -1,0 +1,258 @@
+"""Stored keys over time: which value each put_key wrote, who held which key when, what went upstream.
+
+Shared by the ENC and ROT checks. Snapshots are tied to steps by order, never by label: the snapshot
+*after* a step is the first one taken after it with no other key-changing step (put_key, delete_key,
+tamper, transplant) in between, in the same scenario; the snapshot *before* is the last one taken before
+it under the same rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from byok_audit.checks.base import EvidenceMissing
+from byok_audit.checks.common import keys_sent
+from byok_audit.forensics.records import (
+    MIN_RECORD_BYTES,
+    changed_columns,
+    encodings,
+    new_values,
+    table_changed,
+)
+from byok_audit.models.canary import Canary, fingerprint
+from byok_audit.models.evidence import DbSnapshot, EvidenceBundle, Exchange, StepRecord
+
+KEY_CHANGING = frozenset({"put_key", "delete_key", "tamper", "transplant"})
+
+
+def _scenario_of_snapshot(bundle: EvidenceBundle, snapshot: DbSnapshot) -> str | None:
+    step = next((s for s in bundle.steps if s.index == snapshot.step_index), None)
+    return step.scenario if step else None
+
+
+def _quiet_between(bundle: EvidenceBundle, low: int, high: int) -> bool:
+    return not any(low < s.index < high and s.action in KEY_CHANGING for s in bundle.steps)
+
+
+def _same_scenario(bundle: EvidenceBundle, snapshot: DbSnapshot, step: StepRecord) -> bool:
+    scenario = _scenario_of_snapshot(bundle, snapshot)
+    return scenario is None or scenario == step.scenario
+
+
+def snapshot_after(bundle: EvidenceBundle, step: StepRecord) -> DbSnapshot | None:
+    candidates = sorted(
+        (s for s in bundle.db_snapshots if s.step_index > step.index),
+        key=lambda s: s.step_index,
+    )
+    for snapshot in candidates:
+        if not _quiet_between(bundle, step.index, snapshot.step_index):
+            return None
+        if _same_scenario(bundle, snapshot, step):
+            return snapshot
+    return None
+
+
+def snapshot_before(bundle: EvidenceBundle, step: StepRecord) -> DbSnapshot | None:
+    candidates = sorted(
+        (s for s in bundle.db_snapshots if s.step_index < step.index),
+        key=lambda s: -s.step_index,
+    )
+    for snapshot in candidates:
+        if not _quiet_between(bundle, snapshot.step_index, step.index):
+            return None
+        if _same_scenario(bundle, snapshot, step):
+            return snapshot
+    return None
+
+
+def usable(snapshot: DbSnapshot | None, wanted: str) -> DbSnapshot:
+    """The snapshot, or EvidenceMissing naming what was wanted and why it is not there."""
+    if snapshot is None:
+        raise EvidenceMissing(f"no database snapshot {wanted}")
+    if snapshot.error:
+        raise EvidenceMissing(f"snapshot '{snapshot.label}' {wanted} failed: {snapshot.error}")
+    return snapshot
+
+
+def step_name(step: StepRecord) -> str:
+    who = f" by {step.user}" if step.user else ""
+    return f"step {step.index} ({step.action}{who})"
+
+
+# -- where the stored key lives ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyColumn:
+    table: str
+    column: str
+    how: str
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+def key_column(bundle: EvidenceBundle) -> KeyColumn:
+    """Where the stored key lives: declared by the profile, named by a tamper/transplant step, or
+    the column that gained a long value (>= 70 bytes) around the most put_key steps."""
+    target = bundle.target
+    if target.key_table and target.key_column:
+        return KeyColumn(target.key_table, target.key_column, "declared by the profile")
+    for step in bundle.steps:
+        table, column = step.data.get("table"), step.data.get("column")
+        if (
+            step.action in ("tamper", "transplant")
+            and isinstance(table, str)
+            and isinstance(column, str)
+        ):
+            return KeyColumn(table, column, f"named by {step_name(step)}")
+    votes: dict[tuple[str, str], list[int]] = {}
+    for step in bundle.steps_of("put_key"):
+        after = snapshot_after(bundle, step)
+        if step.outcome != "ok" or after is None or after.error:
+            continue
+        before = snapshot_before(bundle, step)
+        for place in changed_columns(None if before and before.error else before, after):
+            votes.setdefault(place, []).append(step.index)
+    if not votes:
+        raise EvidenceMissing(
+            "cannot locate the stored key: the profile names no key_table/key_column and no "
+            "snapshot taken right after a successful put_key shows a new value of "
+            f">= {MIN_RECORD_BYTES} bytes"
+        )
+    best = max(len(v) for v in votes.values())
+    leaders = sorted(p for p, v in votes.items() if len(v) == best)
+    if len(leaders) > 1:
+        names = ", ".join(f"{t}.{c}" for t, c in leaders)
+        raise EvidenceMissing(
+            f"cannot tell which column holds the stored key ({names} all changed with the puts); "
+            "declare key_table and key_column in the profile"
+        )
+    table, column = leaders[0]
+    steps = ", ".join(str(i) for i in votes[leaders[0]])
+    return KeyColumn(table, column, f"found by diffing snapshots around put_key steps {steps}")
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one put_key did to the key column: the values it added, and whether the table changed."""
+
+    step: StepRecord
+    before: DbSnapshot | None
+    after: DbSnapshot
+    values: tuple[bytes, ...]
+    rewrote_table: bool
+
+
+def written(bundle: EvidenceBundle, step: StepRecord, column: KeyColumn) -> Written:
+    after = usable(snapshot_after(bundle, step), f"right after {step_name(step)}")
+    before = snapshot_before(bundle, step)
+    if before is not None and before.error:
+        before = None
+    values = new_values(before, after, column.table, column.column)
+    return Written(step, before, after, tuple(values), table_changed(before, after, column.table))
+
+
+def stored_value(bundle: EvidenceBundle, step: StepRecord, column: KeyColumn) -> bytes:
+    """The single value a put_key step wrote into the key column; EvidenceMissing otherwise."""
+    result = written(bundle, step, column)
+    if len(result.values) != 1:
+        base = f"snapshot '{result.before.label}'" if result.before else "an empty database"
+        raise EvidenceMissing(
+            f"{step_name(step)} added {len(result.values)} values to {column} compared with "
+            f"{base}; cannot tell which one it wrote (take a snapshot right before and after it)"
+        )
+    return result.values[0]
+
+
+# -- who held which key when --------------------------------------------------------------------------
+
+
+def _own(step: StepRecord) -> bool:
+    """A step acting on the user's own resources (not an API-03 attack on another user's)."""
+    return step.params.get("against") is None
+
+
+def key_puts(bundle: EvidenceBundle) -> list[StepRecord]:
+    """Successful put_key steps on the user's own slot, in order."""
+    return [s for s in bundle.steps_of("put_key") if s.outcome == "ok" and _own(s) and s.user]
+
+
+def held_key(bundle: EvidenceBundle, user: str, at_index: int) -> str | None:
+    """The key canary id ``user`` held just before step ``at_index`` (None: none or deleted)."""
+    held: str | None = None
+    for step in sorted(bundle.steps, key=lambda s: s.index):
+        if step.index >= at_index or step.user != user or not _own(step):
+            continue
+        if step.action == "put_key" and step.outcome == "ok":
+            key = step.params.get("key")
+            held = key if isinstance(key, str) else held
+        elif step.action == "delete_key" and step.outcome == "ok":
+            held = None
+    return held
+
+
+def holders(bundle: EvidenceBundle, canary_id: str, at_index: int) -> list[str]:
+    """Users holding this key canary just before step ``at_index``."""
+    users = {s.user for s in bundle.steps if s.user}
+    return sorted(u for u in users if u and held_key(bundle, u, at_index) == canary_id)
+
+
+def own_prompts(
+    bundle: EvidenceBundle, user: str, after: int, until: int | None = None
+) -> list[StepRecord]:
+    """The user's own prompt steps after step ``after`` (and before ``until``), that ran."""
+    return [
+        s
+        for s in bundle.steps_of("prompt")
+        if s.user == user
+        and _own(s)
+        and s.outcome != "error"
+        and s.index > after
+        and (until is None or s.index < until)
+    ]
+
+
+def next_change(bundle: EvidenceBundle, user: str, after: int) -> int | None:
+    """Index of the user's next put_key or delete_key after step ``after``."""
+    later = [
+        s.index
+        for s in bundle.steps
+        if s.user == user and s.index > after and s.action in ("put_key", "delete_key") and _own(s)
+    ]
+    return min(later, default=None)
+
+
+# -- what credential an upstream call carried ------------------------------------------------------------
+
+
+def credential(exchange: Exchange) -> str | None:
+    """The provider credential the target sent: ``x-api-key``, else the ``Authorization`` bearer."""
+    value = exchange.request_header("x-api-key")
+    if value is not None:
+        return value.strip()
+    auth = exchange.request_header("authorization")
+    if auth is None:
+        return None
+    scheme, _, token = auth.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else auth.strip()
+
+
+def describe_credential(
+    exchange: Exchange, bundle: EvidenceBundle, stored: dict[str, bytes] | None = None
+) -> str:
+    """Which key an upstream call used, safe to print: a canary label, "an empty key", "the stored
+    record itself", or "an unknown value #fingerprint". ``stored`` maps names to stored values to
+    recognise (a platform that falls back to sending the ciphertext)."""
+    sent: list[Canary] = keys_sent(exchange, bundle)
+    if sent:
+        return ", ".join(c.label for c in sent)
+    value = credential(exchange)
+    if value is None:
+        return "no key header"
+    if not value:
+        return "an empty key"
+    for name, record in (stored or {}).items():
+        if any(form in value.encode() for _, form in encodings(record)):
+            return f"the stored record itself ({name})"
+    return f"an unknown value #{fingerprint(value)}"
