@@ -103,22 +103,7 @@ class Proxy:
         shutil.copytree(_ca_template(), confdir, dirs_exist_ok=True)
         self._state.write(run_dir)
         log = run_dir / "mitmdump.log"
-        command = [
-            sys.executable,
-            "-m",
-            "byok_audit.harness.mitm_main",
-            "--run-dir",
-            str(run_dir),
-            "-q",
-            "--listen-host",
-            "127.0.0.1",
-            "--listen-port",
-            "0",
-            "--set",
-            f"confdir={confdir}",
-            "--set",
-            "connection_strategy=lazy",
-        ]
+        command = self._command(run_dir, confdir)
         env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_ENV}
         with log.open("wb") as out:
             self._process = subprocess.Popen(
@@ -147,6 +132,25 @@ class Proxy:
             time.sleep(0.02)
         info = json.loads(ready.read_text())
         self.port = int(info["listen"][0][1])
+
+    @staticmethod
+    def _command(run_dir: Path, confdir: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "byok_audit.harness.mitm_main",
+            "--run-dir",
+            str(run_dir),
+            "-q",
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            "0",
+            "--set",
+            f"confdir={confdir}",
+            "--set",
+            "connection_strategy=lazy",
+        ]
 
     def stop(self) -> None:
         """SIGTERM (mitmdump runs its done hooks and flushes the journal), then SIGKILL if it hangs."""
