@@ -7,6 +7,7 @@ import click
 from byok_audit import CRITERIA_VERSION, __version__
 from byok_audit.checks.catalog import checks_command
 from byok_audit.collect import collect_command
+from byok_audit.scan.command import scan_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,3 +19,4 @@ def main() -> None:
 # Each command is registered explicitly, one line each.
 main.add_command(checks_command)
 main.add_command(collect_command)
+main.add_command(scan_command)

@@ -179,6 +179,7 @@ class Scanner:
         self.max_decompressed = max_decompressed
         self.on_progress = on_progress
         self.warnings: list[str] = []
+        self.unreadable: list[str] = []
         self._fingerprints = [canary.fingerprint for canary in self.canaries]
 
         index: dict[bytes, int] = {}
@@ -233,17 +234,18 @@ class Scanner:
         return _ordered(self._scan(file_source, name, "", 0))
 
     def scan_paths(self, paths: Iterable[Path]) -> list[Hit]:
-        """Files, and directories recursively (sorted, symlinked directories not followed).
+        """Files, and directories recursively (sorted; symlinked directories and non-regular files skipped).
 
-        A missing top-level path raises ``FileNotFoundError``; an unreadable file inside a directory is
-        skipped with a warning so one bad file does not hide the rest.
+        A missing top-level path raises ``FileNotFoundError``; a file that cannot be read is listed in
+        ``unreadable`` (and ``warnings``) so one bad file does not hide the rest.
         """
         hits: list[Hit] = []
-        for path in iter_files(paths, self.warnings):
+        for path in iter_files(paths, self.unreadable):
             try:
                 hits.extend(self.scan_file(path))
             except OSError as exc:
-                self.warnings.append(f"{path}: not scanned: {exc.strerror or exc}")
+                self.unreadable.append(f"{path}: {exc.strerror or exc}")
+        self.warnings.extend(f"not scanned: {problem}" for problem in self.unreadable)
         return _ordered(hits)
 
     def scan_exchange(self, exchange: Exchange) -> list[Hit]:
@@ -503,32 +505,33 @@ def _ordered(hits: list[Hit]) -> list[Hit]:
     return sorted(unique, key=lambda hit: hit.sort_key)
 
 
-def iter_files(paths: Iterable[Path], warnings: list[str]) -> Iterator[Path]:
-    """Regular files under ``paths`` in a stable order; raises ``FileNotFoundError`` for a missing one."""
+def iter_files(paths: Iterable[Path], unreadable: list[str]) -> Iterator[Path]:
+    """Regular files under ``paths`` in a stable order; raises ``FileNotFoundError`` for a missing one.
+
+    Directories are walked sorted, without following symlinked directories; sockets, FIFOs and devices
+    are skipped (reading one could block). What cannot be listed or examined goes to ``unreadable``.
+    """
     for path in paths:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or directory")
-        if path.is_dir():
-            for root, dirs, files in os.walk(
-                path, onerror=lambda e: warnings.append(f"{e.filename}: {e.strerror}")
-            ):
-                dirs.sort()
-                for name in sorted(files):
-                    candidate = Path(root) / name
-                    if _regular(candidate, warnings):
-                        yield candidate
-        elif _regular(path, warnings):
-            yield path
+        if not path.is_dir():
+            if _regular(path, unreadable):
+                yield path
+            continue
+        for root, dirs, files in os.walk(
+            path, onerror=lambda e: unreadable.append(f"{e.filename}: {e.strerror}")
+        ):
+            dirs.sort()
+            for name in sorted(files):
+                candidate = Path(root) / name
+                if _regular(candidate, unreadable):
+                    yield candidate
 
 
-def _regular(path: Path, warnings: list[str]) -> bool:
+def _regular(path: Path, unreadable: list[str]) -> bool:
     try:
-        mode = path.stat().st_mode
+        return stat.S_ISREG(path.stat().st_mode)
     except OSError as exc:
-        warnings.append(f"{path}: not scanned: {exc.strerror or exc}")
+        unreadable.append(f"{path}: {exc.strerror or exc}")
         return False
-    if not stat.S_ISREG(mode):
-        warnings.append(f"{path}: not a regular file, skipped")
-        return False
-    return True
