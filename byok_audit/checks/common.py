@@ -190,3 +190,12 @@ def reply_bytes(call: HttpCall) -> bytes:
     """What the target answered the driver: header lines, then the body."""
     head = "".join(f"{k}: {v}\n" for k, v in call.response_headers).encode()
     return head + call.response_body
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 host``, ``3 hosts``; the last word of ``noun`` takes the plural."""
+    if n == 1:
+        return f"{n} {noun}"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return f"{n} {noun[:-1]}ies"
+    return f"{n} {noun}es" if noun.endswith(("s", "x", "o", "ch", "sh")) else f"{n} {noun}s"

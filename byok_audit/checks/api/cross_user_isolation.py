@@ -13,7 +13,7 @@ from byok_audit.checks.api.history import (
     shows,
 )
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import exchange_ref, keys_sent, step_ref
+from byok_audit.checks.common import exchange_ref, keys_sent, plural, step_ref
 from byok_audit.models.canary import Canary, CanaryRole
 from byok_audit.models.evidence import EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Severity, Threat
@@ -179,13 +179,13 @@ def cross_user_isolation(bundle: EvidenceBundle) -> Verdict:
     actions = ", ".join(sorted({s.action for s in attacks}))
     if failures:
         return Verdict.failed(
-            f"{sum(1 for f in failures if f.kind == 'step')} of {len(attacks)} cross-user attempts "
+            f"{sum(1 for f in failures if f.kind == 'step')} of {plural(len(attacks), 'cross-user attempt')} "
             f"reached the victim's key",
             failures,
         )
     if unverifiable:
         raise EvidenceMissing("; ".join(unverifiable))
     return Verdict.passed(
-        f"{len(attacks)} cross-user attempts ({actions}) showed, changed, removed and used nothing "
+        f"{plural(len(attacks), 'cross-user attempt')} ({actions}) showed, changed, removed and used nothing "
         "of the victim's key"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from byok_audit.checks.api.refusal import bad_inputs, refusal_problems
 from byok_audit.checks.base import Verdict, check
-from byok_audit.checks.common import capped, final_status
+from byok_audit.checks.common import capped, final_status, plural
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import Severity
 
@@ -35,7 +35,10 @@ def malformed_key_rejected(bundle: EvidenceBundle) -> Verdict:
     problems = [p for s in steps for p in refusal_problems(bundle, s)]
     if problems:
         return Verdict.failed(
-            f"{len(problems)} problems handling {len(steps)} malformed inputs", capped(problems)
+            f"{plural(len(problems), 'problem')} handling {plural(len(steps), 'malformed input')}",
+            capped(problems),
         )
     answered = ", ".join(f"{s.params.get('kind')} → {final_status(s)}" for s in steps)
-    return Verdict.passed(f"all {len(steps)} malformed inputs refused, nothing stored: {answered}")
+    return Verdict.passed(
+        f"all {plural(len(steps), 'malformed input')} refused, nothing stored: {answered}"
+    )

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import KEY_ROLES, capped, hit_detail, reply_bytes, scanner, size
+from byok_audit.checks.common import (
+    KEY_ROLES,
+    capped,
+    hit_detail,
+    plural,
+    reply_bytes,
+    scanner,
+    size,
+)
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import EvidenceRef, Severity, Threat
 
@@ -50,10 +58,11 @@ def no_key_in_responses(bundle: EvidenceBundle) -> Verdict:
                 )
     if echoes:
         return Verdict.failed(
-            f"{len(echoes)} key echoes in {answers} API responses", capped(echoes)
+            f"{plural(len(echoes), 'key echo')} in {plural(answers, 'API response')}",
+            capped(echoes),
         )
     suffix = bundle.target.display_suffix_len
     return Verdict.passed(
-        f"scanned {answers} API responses ({size(total)}): no key beyond the {suffix}-character "
+        f"scanned {plural(answers, 'API response')} ({size(total)}): no key beyond the {suffix}-character "
         "display suffix"
     )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import require_steps, same_model, step_ref
+from byok_audit.checks.common import plural, require_steps, same_model, step_ref
 from byok_audit.models.evidence import CapturedFile, EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Question, Severity
 
@@ -146,7 +146,7 @@ def audit_record(bundle: EvidenceBundle) -> Verdict:
     lines = sum(f.content.count(b"\n") for f in sources)
     if not any(parsed.values()):
         return Verdict.failed(
-            f"no structured audit records: none of {lines} lines in {len(sources)} log sources "
+            f"no structured audit records: none of {lines} lines in {plural(len(sources), 'log source')} "
             "is a JSON object or key=value record, so no request can be attributed"
         )
     best_name, best = max(

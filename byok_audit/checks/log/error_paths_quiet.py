@@ -8,6 +8,7 @@ from byok_audit.checks.common import (
     TEXT_ROLES,
     capped,
     hit_detail,
+    plural,
     reply_bytes,
     scanner,
 )
@@ -71,7 +72,7 @@ def error_paths_quiet(bundle: EvidenceBundle) -> Verdict:
                 )
     sinks = scan_sinks(bundle, scan)
     kinds = sorted({kind for _, kind in paths})
-    covered = f"{len(paths)} error-path steps ({', '.join(kinds)})"
+    covered = f"{plural(len(paths), 'error-path step')} ({', '.join(kinds)})"
     if echoes or sinks.leaks:
         return Verdict.failed(
             f"{covered}: {len(echoes)} canaries echoed in error replies, {len(sinks.leaks)} in logs "

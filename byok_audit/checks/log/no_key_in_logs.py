@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import Verdict, check
-from byok_audit.checks.common import KEY_ROLES, capped, require_steps, scanner
+from byok_audit.checks.common import KEY_ROLES, capped, plural, require_steps, scanner
 from byok_audit.checks.log.sinks import scan_sinks
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import Question, Severity, Threat
@@ -31,6 +31,7 @@ def no_key_in_logs(bundle: EvidenceBundle) -> Verdict:
     sinks = scan_sinks(bundle, scanner(bundle, KEY_ROLES, fragments=True, digests=True))
     if sinks.leaks:
         return Verdict.failed(
-            f"key material found {len(sinks.leaks)} times ({sinks.examined()})", capped(sinks.leaks)
+            f"key material found {plural(len(sinks.leaks), 'time')} ({sinks.examined()})",
+            capped(sinks.leaks),
         )
     return Verdict.passed(f"{sinks.examined()}: no key, key fragment or key digest")

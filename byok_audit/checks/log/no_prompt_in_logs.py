@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import capped, reached_provider, require_steps, scanner
+from byok_audit.checks.common import capped, plural, reached_provider, require_steps, scanner
 from byok_audit.checks.log.sinks import scan_sinks
 from byok_audit.models.canary import CanaryRole
 from byok_audit.models.evidence import EvidenceBundle
@@ -36,6 +36,7 @@ def no_prompt_in_logs(bundle: EvidenceBundle) -> Verdict:
     sinks = scan_sinks(bundle, scan)
     if sinks.leaks:
         return Verdict.failed(
-            f"prompt text found {len(sinks.leaks)} times ({sinks.examined()})", capped(sinks.leaks)
+            f"prompt text found {plural(len(sinks.leaks), 'time')} ({sinks.examined()})",
+            capped(sinks.leaks),
         )
     return Verdict.passed(f"{sinks.examined()}: no prompt text")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import capped, require_steps, scanner
+from byok_audit.checks.common import capped, plural, require_steps, scanner
 from byok_audit.checks.log.sinks import scan_sinks
 from byok_audit.models.canary import CanaryRole
 from byok_audit.models.evidence import EvidenceBundle
@@ -40,7 +40,7 @@ def no_response_in_logs(bundle: EvidenceBundle) -> Verdict:
     sinks = scan_sinks(bundle, scan)
     if sinks.leaks:
         return Verdict.failed(
-            f"response text found {len(sinks.leaks)} times ({sinks.examined()})",
+            f"response text found {plural(len(sinks.leaks), 'time')} ({sinks.examined()})",
             capped(sinks.leaks),
         )
     return Verdict.passed(f"{sinks.examined()}: no response text")

@@ -14,6 +14,7 @@ from byok_audit.checks.common import (
     hosts_of,
     non_provider,
     opaque,
+    plural,
     require_steps,
     scanner,
 )
@@ -53,16 +54,20 @@ def no_telemetry_data(bundle: EvidenceBundle) -> Verdict:
             leaks.extend(exchange_ref(exchange, hit_detail(bundle, hit)) for hit in hits)
     if leaks:
         per_host = Counter(e.host or "?" for e in leaking)
-        listed = ", ".join(f"{host} ({n} requests)" for host, n in sorted(per_host.items()))
+        listed = ", ".join(
+            f"{host} ({plural(n, 'request')})" for host, n in sorted(per_host.items())
+        )
         return Verdict.failed(f"request data went to third-party hosts: {listed}", capped(leaks))
     if not others:
         return Verdict.passed(
-            f"no third-party host was contacted: all {len(bundle.exchanges)} exchanges went to "
+            f"no third-party host was contacted: all {plural(len(bundle.exchanges), 'exchange')} went to "
             "provider hosts"
         )
     per_host = Counter(e.host or "?" for e in others)
     contacted = ", ".join(f"{host} ({n})" for host, n in sorted(per_host.items()))
-    seen = f"{len(others)} requests to {len(hosts_of(others))} third-party hosts"
+    seen = (
+        f"{plural(len(others), 'request')} to {plural(len(hosts_of(others)), 'third-party host')}"
+    )
     unread = opaque(bundle)
     if unread:
         return Verdict.warn(

@@ -12,6 +12,7 @@ from byok_audit.checks.common import (
     hit_detail,
     hosts_of,
     non_provider,
+    plural,
     size,
 )
 from byok_audit.models.evidence import EvidenceBundle
@@ -34,8 +35,8 @@ class SinkScan:
     def examined(self) -> str:
         gone = f"; not found: {', '.join(self.missing)}" if self.missing else ""
         return (
-            f"scanned {self.files} log sources ({size(self.bytes)}) and {self.exchanges} "
-            f"non-provider exchanges to {len(self.hosts)} hosts{gone}"
+            f"scanned {plural(self.files, 'log source')} ({size(self.bytes)}) and "
+            f"{plural(self.exchanges, 'non-provider exchange')} to {plural(len(self.hosts), 'host')}{gone}"
         )
 
 

@@ -11,6 +11,7 @@ from byok_audit.checks.common import (
     hosts_of,
     is_provider,
     opaque,
+    plural,
     require_steps,
     scanner,
 )
@@ -55,7 +56,7 @@ def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
         leaked_to = hosts_of(leaking)
         return Verdict.failed(
             f"a key went to {len(leaked_to)} non-provider host(s): {', '.join(leaked_to)} "
-            f"({len(leaks)} hits)",
+            f"({plural(len(leaks), 'hit')})",
             capped(leaks),
         )
     if not to_provider:
@@ -64,7 +65,7 @@ def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
             "or its traffic was not seen by the proxy"
         )
     unread = opaque(bundle)
-    seen = f"scanned {len(bundle.exchanges)} exchanges to {len(hosts_of(bundle.exchanges))} hosts"
+    seen = f"scanned {plural(len(bundle.exchanges), 'exchange')} to {plural(len(hosts_of(bundle.exchanges)), 'host')}"
     if unread:
         return Verdict.warn(
             f"{seen}: keys went only to provider hosts, but {len(unread)} connection(s) to "
@@ -73,5 +74,5 @@ def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
         )
     return Verdict.passed(
         f"{seen}: keys went only to provider hosts ({', '.join(hosts_of(to_provider))}, "
-        f"{len(to_provider)} exchanges)"
+        f"{plural(len(to_provider), 'exchange')})"
     )

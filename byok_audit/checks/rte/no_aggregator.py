@@ -11,6 +11,7 @@ from byok_audit.checks.common import (
     exchange_ref,
     hosts_of,
     is_provider,
+    plural,
     require_steps,
     scanner,
 )
@@ -76,18 +77,18 @@ def no_aggregator(bundle: EvidenceBundle) -> Verdict:
         (in_path if reasons else contacted).append(exchange_ref(exchange, detail))
     if in_path:
         return Verdict.failed(
-            f"{len(in_path)} exchanges went through an LLM router or gateway",
+            f"{plural(len(in_path), 'exchange')} went through an LLM router or gateway",
             capped(in_path + contacted),
         )
     checked = f"{len(AGGREGATORS)} known routers + {len(bundle.target.aggregator_hosts)} declared"
     if contacted:
         return Verdict.warn(
-            f"no router in the call path, but {len(contacted)} exchanges contacted a router host "
+            f"no router in the call path, but {plural(len(contacted), 'exchange')} contacted a router host "
             f"outside prompt steps without user data ({checked})",
             capped(contacted),
         )
     hosts = hosts_of(bundle.exchanges)
     return Verdict.passed(
-        f"{len(bundle.exchanges)} exchanges to {len(hosts)} hosts ({', '.join(hosts[:8])}"
+        f"{plural(len(bundle.exchanges), 'exchange')} to {plural(len(hosts), 'host')} ({', '.join(hosts[:8])}"
         f"{', …' if len(hosts) > 8 else ''}); none to a router or gateway ({checked})"
     )

@@ -9,6 +9,7 @@ from byok_audit.checks.common import (
     exchange_ref,
     hit_detail,
     hosts_of,
+    plural,
     require_steps,
     scanner,
 )
@@ -49,12 +50,12 @@ def no_plain_http(bundle: EvidenceBundle) -> Verdict:
             )
     if clear:
         return Verdict.failed(
-            f"{len(clear)} of {len(carrying)} key-bearing exchanges were not encrypted "
+            f"{len(clear)} of {plural(len(carrying), 'key-bearing exchange')} were not encrypted "
             f"(to {', '.join(hosts_of(clear))})",
             capped(evidence),
         )
     if not carrying:
         raise EvidenceMissing("no exchange carried a key: the BYOK call path was not observed")
     return Verdict.passed(
-        f"all {len(carrying)} key-bearing exchanges ran over TLS (to {', '.join(hosts_of(carrying))})"
+        f"all {plural(len(carrying), 'key-bearing exchange')} ran over TLS (to {', '.join(hosts_of(carrying))})"
     )

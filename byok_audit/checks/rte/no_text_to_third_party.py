@@ -11,6 +11,7 @@ from byok_audit.checks.common import (
     hosts_of,
     non_provider,
     opaque,
+    plural,
     reached_provider,
     require_steps,
     scanner,
@@ -54,10 +55,10 @@ def no_text_to_third_party(bundle: EvidenceBundle) -> Verdict:
             leaks.extend(exchange_ref(exchange, hit_detail(bundle, hit)) for hit in hits)
     if leaks:
         return Verdict.failed(
-            f"prompt or response text went to {', '.join(hosts_of(leaking))} ({len(leaks)} hits)",
+            f"prompt or response text went to {', '.join(hosts_of(leaking))} ({plural(len(leaks), 'hit')})",
             capped(leaks),
         )
-    seen = f"scanned {len(others)} exchanges to {len(hosts_of(others))} non-provider hosts"
+    seen = f"scanned {plural(len(others), 'exchange')} to {plural(len(hosts_of(others)), 'non-provider host')}"
     unread = opaque(bundle)
     if unread:
         return Verdict.warn(

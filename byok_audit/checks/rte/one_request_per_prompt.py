@@ -10,6 +10,7 @@ from byok_audit.checks.common import (
     decoded_request_body,
     exchange_ref,
     is_generation,
+    plural,
     require_steps,
     step_ref,
     upstream_calls,
@@ -87,12 +88,12 @@ def one_request_per_prompt(bundle: EvidenceBundle) -> Verdict:
     retries = f"{len(retried)} retr{'y' if len(retried) == 1 else 'ies'} after a failed attempt"
     if failing:
         return Verdict.failed(
-            f"{failing} of {examined} prompt steps made more than one provider request "
+            f"{failing} of {plural(examined, 'prompt step')} made more than one provider request "
             f"({retries} not counted)",
             evidence + retried,
         )
     return Verdict.passed(
-        f"each of {examined} prompt steps made exactly one provider request "
+        f"each of {plural(examined, 'prompt step')} made exactly one provider request "
         f"({total} generation requests examined, {retries} not counted)",
         retried,
     )

@@ -10,6 +10,7 @@ from byok_audit.checks.common import (
     capped,
     exchange_ref,
     is_provider,
+    plural,
     scanner,
 )
 from byok_audit.models.evidence import EvidenceBundle, Exchange
@@ -69,12 +70,12 @@ def allowed_endpoints(bundle: EvidenceBundle) -> Verdict:
             outside.append(exchange_ref(exchange, f"{exchange.endpoint}: {why}"))
     if outside:
         return Verdict.failed(
-            f"{len(outside)} of {len(used)} key-bearing provider requests used endpoints outside "
+            f"{len(outside)} of {plural(len(used), 'key-bearing provider request')} used endpoints outside "
             "the allow-list",
             capped(outside),
         )
     counts = Counter(e.endpoint for e in used)
     listed = ", ".join(f"{endpoint} ×{n}" for endpoint, n in sorted(counts.items()))
     return Verdict.passed(
-        f"all {len(used)} key-bearing provider requests on allowed endpoints: {listed}"
+        f"all {plural(len(used), 'key-bearing provider request')} on allowed endpoints: {listed}"
     )

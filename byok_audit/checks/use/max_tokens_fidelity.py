@@ -6,6 +6,7 @@ from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     exchange_ref,
     is_generation,
+    plural,
     request_json,
     require_steps,
     upstream_calls,
@@ -81,16 +82,16 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
         raise EvidenceMissing("no prompt step with max_tokens reached a provider host")
     if inflated:
         return Verdict.failed(
-            f"{len(inflated)} of {compared} upstream requests raised or dropped the user's max_tokens",
+            f"{len(inflated)} of {plural(compared, 'upstream request')} raised or dropped the user's max_tokens",
             inflated + unreadable,
         )
     if unreadable:
         return Verdict.warn(
-            f"{compared} upstream requests kept max_tokens; {len(unreadable)} could not be read",
+            f"{plural(compared, 'upstream request')} kept max_tokens; {len(unreadable)} could not be read",
             unreadable,
         )
     note = f" ({len(lowered)} lowered it)" if lowered else ""
     return Verdict.passed(
-        f"all {compared} upstream generation requests kept the user's max_tokens or lower{note}",
+        f"all {plural(compared, 'upstream generation request')} kept the user's max_tokens or lower{note}",
         lowered,
     )

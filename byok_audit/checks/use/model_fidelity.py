@@ -6,6 +6,7 @@ from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     exchange_ref,
     is_generation,
+    plural,
     request_json,
     require_steps,
     same_model,
@@ -58,17 +59,17 @@ def model_fidelity(bundle: EvidenceBundle) -> Verdict:
         raise EvidenceMissing("no prompt step with a chosen model reached a provider host")
     if mismatched:
         return Verdict.failed(
-            f"{len(mismatched)} of {compared} upstream requests used another model than the user chose",
+            f"{len(mismatched)} of {plural(compared, 'upstream request')} used another model than the user chose",
             mismatched + unreadable,
         )
     if unreadable:
         return Verdict.warn(
-            f"{compared} upstream requests used the chosen model; the model of "
+            f"{plural(compared, 'upstream request')} used the chosen model; the model of "
             f"{len(unreadable)} could not be read",
             unreadable,
         )
     models = sorted({str(s.params["model"]) for s in steps})
     return Verdict.passed(
-        f"all {compared} upstream generation requests used the model the user chose "
+        f"all {plural(compared, 'upstream generation request')} used the model the user chose "
         f"({', '.join(models)})"
     )

@@ -9,6 +9,7 @@ from byok_audit.checks.common import (
     exchange_ref,
     hit_detail,
     hosts_of,
+    plural,
     require_steps,
     scanner,
 )
@@ -56,18 +57,19 @@ def no_idle_calls(bundle: EvidenceBundle) -> Verdict:
         elif not any(_during(exchange, s) for s in bundle.steps):
             strays.append(exchange_ref(exchange, f"outside every step: {detail}"))
     window = sum(s.ended - s.started for s in idles)
-    seen = f"{len(idles)} idle windows ({window:.1f} s)"
+    seen = f"{plural(len(idles), 'idle window')} ({window:.1f} s)"
     if idle_calls:
         return Verdict.failed(
-            f"{len(idle_calls)} exchanges used a key during {seen}", capped(idle_calls + strays)
+            f"{plural(len(idle_calls), 'exchange')} used a key during {seen}",
+            capped(idle_calls + strays),
         )
     if strays:
         return Verdict.warn(
-            f"no key used during {seen}, but {len(strays)} key-bearing exchanges happened outside "
+            f"no key used during {seen}, but {plural(len(strays), 'key-bearing exchange')} happened outside "
             "any step",
             capped(strays),
         )
-    others = f"; {quiet} exchanges without a key during them" if quiet else ""
+    others = f"; {plural(quiet, 'exchange')} without a key during them" if quiet else ""
     hosts = hosts_of(e for e in bundle.exchanges if any(_during(e, s) for s in idles))
     to = f" (to {', '.join(hosts)})" if hosts else ""
     return Verdict.passed(f"no exchange carried a key during {seen}{others}{to}")

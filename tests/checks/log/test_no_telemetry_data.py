@@ -32,7 +32,7 @@ def test_query_key_in_a_span_fails():
     )
     result = run(b.keyed(KEY), span)
     assert result.status == Status.FAIL
-    assert "otlp.vendor.example (1 requests)" in result.summary
+    assert "otlp.vendor.example (1 request)" in result.summary
 
 
 def test_no_prompt_step_is_an_error():

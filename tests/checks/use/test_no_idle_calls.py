@@ -21,8 +21,8 @@ def test_quiet_idle_window_passes():
     health = b.to_host("status.vendor.example", started=1002.0)
     result = run(health)
     assert result.status == Status.PASS
-    assert "1 idle windows (4.0 s)" in result.summary
-    assert "1 exchanges without a key" in result.summary
+    assert "1 idle window (4.0 s)" in result.summary
+    assert "1 exchange without a key" in result.summary
 
 
 def test_key_used_while_idle_fails():
