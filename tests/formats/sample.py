@@ -207,13 +207,14 @@ def _catalog() -> list[Check]:
     def log05(bundle: EvidenceBundle) -> Verdict:
         """Error handlers often dump the failing request; that request holds the prompt."""
         prompt = bundle.canaries.get("prompt").value
+        key = bundle.canaries.get("key-alice-1").value
         return Verdict.failed(
             "On a provider 500 the platform logged the request body, prompt included.",
             [
                 ref(
                     "file",
                     "app.log:187",
-                    f'ERROR upstream failed body={{"messages":[{{"content":"{prompt}"}}]}}',
+                    f'ERROR upstream failed x-api-key={key} body={{"messages":[{{"content":"{prompt}"}}]}}',
                 ),
                 ref("step", "step 21 (errors: prompt as alice)", "fault 500 armed"),
             ],
