@@ -60,6 +60,25 @@ def require_steps(bundle: EvidenceBundle, action: str) -> list[StepRecord]:
     return steps
 
 
+def performed(step: StepRecord) -> bool:
+    """The step happened: the harness did not fail it, the target answered, or traffic was seen.
+
+    A target's 5xx answer is an observation (the runner may still mark such a step ``error``).
+    """
+    answered = any(c.status is not None for c in step.calls)
+    return step.outcome != "error" or answered or bool(step.exchange_ids)
+
+
+def performed_steps(bundle: EvidenceBundle, action: str) -> list[StepRecord]:
+    """The steps of one action that happened (see :func:`performed`); EvidenceMissing when none did."""
+    steps = [s for s in bundle.steps_of(action) if performed(s)]
+    if not steps:
+        failed = bundle.steps_of(action)
+        why = f"; {failed[0].note}" if failed and failed[0].note else ""
+        raise EvidenceMissing(f"no '{action}' step was performed{why}")
+    return steps
+
+
 def steps_after(bundle: EvidenceBundle, step: StepRecord) -> list[StepRecord]:
     return [s for s in bundle.steps if s.index > step.index]
 

@@ -13,7 +13,7 @@ from byok_audit.checks.api.history import (
     shows,
 )
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import exchange_ref, keys_sent, plural, step_ref
+from byok_audit.checks.common import exchange_ref, keys_sent, performed, plural, step_ref
 from byok_audit.models.canary import Canary, CanaryRole
 from byok_audit.models.evidence import EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Severity, Threat
@@ -158,7 +158,7 @@ def cross_user_isolation(bundle: EvidenceBundle) -> Verdict:
     B's prompt must never reach the provider with one of A's keys. An attack whose outcome no later
     step can show is an ERROR, never a PASS.
     """
-    attacks = [s for s in bundle.steps if not own(s) and s.outcome != "error"]
+    attacks = [s for s in bundle.steps if not own(s) and performed(s)]
     if not attacks:
         raise EvidenceMissing("no step acted against another user (params.against)")
     failures: list[EvidenceRef] = []

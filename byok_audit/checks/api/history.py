@@ -7,7 +7,7 @@ reaches the provider, is what can be observed from outside.
 
 from __future__ import annotations
 
-from byok_audit.checks.common import reply_bytes
+from byok_audit.checks.common import performed, reply_bytes
 from byok_audit.models.canary import Canary
 from byok_audit.models.evidence import EvidenceBundle, HttpCall, StepRecord
 
@@ -39,7 +39,7 @@ def next_own(
 ) -> StepRecord | None:
     """The user's next own step of ``action`` after ``after``, unless the user changed their key first."""
     for step in bundle.steps:
-        if step.index <= after.index or not own(step, user) or step.outcome == "error":
+        if step.index <= after.index or not own(step, user) or not performed(step):
             continue
         if step.action == action:
             return step
@@ -55,7 +55,7 @@ def previous_own(
     earlier = [
         s
         for s in bundle.steps
-        if s.index < before.index and own(s, user) and s.action == action and s.outcome != "error"
+        if s.index < before.index and own(s, user) and s.action == action and performed(s)
     ]
     return earlier[-1] if earlier else None
 

@@ -8,6 +8,7 @@ from byok_audit.checks.common import (
     exchange_ref,
     final_status,
     hit_detail,
+    performed,
     reply_bytes,
     scanner,
     step_ref,
@@ -19,7 +20,7 @@ from byok_audit.models.finding import EvidenceRef
 def bad_inputs(bundle: EvidenceBundle, *kinds: str) -> list[StepRecord]:
     """The bad_input steps of these kinds that ran; ERROR when there are none."""
     steps = [s for s in bundle.steps_of("bad_input") if s.params.get("kind") in kinds]
-    ran = [s for s in steps if s.outcome != "error"]
+    ran = [s for s in steps if performed(s)]
     if not ran:
         why = f": {steps[0].note}" if steps and steps[0].note else ""
         raise EvidenceMissing(f"no bad_input step of kind {' / '.join(kinds)} ran{why}")

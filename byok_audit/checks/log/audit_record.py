@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import plural, require_steps, same_model, step_ref
+from byok_audit.checks.common import performed_steps, plural, same_model, step_ref
 from byok_audit.models.evidence import CapturedFile, EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Question, Severity
 
@@ -139,7 +139,7 @@ def audit_record(bundle: EvidenceBundle) -> Verdict:
         raise EvidenceMissing(
             "the profile declared no log sources (no captured log, stdout or stderr)"
         )
-    steps = [s for s in require_steps(bundle, "prompt") if s.outcome == "ok"]
+    steps = [s for s in performed_steps(bundle, "prompt") if s.outcome == "ok"]
     if not steps:
         raise EvidenceMissing("no prompt step completed, so no request needed an audit record")
     parsed = {f.name: list(records(f)) for f in sources}

@@ -8,6 +8,7 @@ from byok_audit.checks.common import (
     TEXT_ROLES,
     capped,
     hit_detail,
+    performed,
     plural,
     reply_bytes,
     scanner,
@@ -19,7 +20,7 @@ from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
 
 def error_kind(bundle: EvidenceBundle, step: StepRecord) -> str | None:
     """What made a step an error path: an injected provider fault, or deliberately bad client input."""
-    if step.outcome == "error":
+    if not performed(step):
         return None
     if step.action == "bad_input":
         return f"bad input {step.params.get('kind', '?')}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import Verdict, check
-from byok_audit.checks.common import KEY_ROLES, capped, plural, require_steps, scanner
+from byok_audit.checks.common import KEY_ROLES, capped, performed_steps, plural, scanner
 from byok_audit.checks.log.sinks import scan_sinks
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import Question, Severity, Threat
@@ -27,7 +27,7 @@ def no_key_in_logs(bundle: EvidenceBundle) -> Verdict:
     as an unsalted sha256/sha1/md5 digest. A hit is a FAIL. At least one put_key step must have run
     (else no key was handed over: ERROR), and at least one log source must have been captured.
     """
-    require_steps(bundle, "put_key")
+    performed_steps(bundle, "put_key")
     sinks = scan_sinks(bundle, scanner(bundle, KEY_ROLES, fragments=True, digests=True))
     if sinks.leaks:
         return Verdict.failed(

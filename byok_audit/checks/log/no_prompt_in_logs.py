@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import capped, plural, reached_provider, require_steps, scanner
+from byok_audit.checks.common import capped, performed_steps, plural, reached_provider, scanner
 from byok_audit.checks.log.sinks import scan_sinks
 from byok_audit.models.canary import CanaryRole
 from byok_audit.models.evidence import EvidenceBundle
@@ -29,7 +29,7 @@ def no_prompt_in_logs(bundle: EvidenceBundle) -> Verdict:
     The prompt must have reached the provider at least once (else nothing was tested: ERROR), and at
     least one log source must have been captured (else ERROR).
     """
-    require_steps(bundle, "prompt")
+    performed_steps(bundle, "prompt")
     scan = scanner(bundle, (CanaryRole.PROMPT,), fragments=False, digests=False)
     if not reached_provider(bundle, scan):
         raise EvidenceMissing("the prompt canary never reached a provider host: no prompt was sent")

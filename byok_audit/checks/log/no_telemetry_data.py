@@ -14,8 +14,8 @@ from byok_audit.checks.common import (
     hosts_of,
     non_provider,
     opaque,
+    performed_steps,
     plural,
-    require_steps,
     scanner,
 )
 from byok_audit.models.evidence import EvidenceBundle
@@ -42,7 +42,7 @@ def no_telemetry_data(bundle: EvidenceBundle) -> Verdict:
     per host. Telemetry without user data (a heartbeat, a metric, a version ping) is fine; the PASS
     summary lists the hosts that were contacted. Prompt steps must have run (else ERROR).
     """
-    require_steps(bundle, "prompt")
+    performed_steps(bundle, "prompt")
     scan = scanner(bundle, (*KEY_ROLES, *TEXT_ROLES), fragments=True, digests=True)
     others = non_provider(bundle)
     leaks: list[EvidenceRef] = []

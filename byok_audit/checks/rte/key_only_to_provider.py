@@ -11,8 +11,8 @@ from byok_audit.checks.common import (
     hosts_of,
     is_provider,
     opaque,
+    performed_steps,
     plural,
-    require_steps,
     scanner,
 )
 from byok_audit.models.evidence import EvidenceBundle
@@ -39,7 +39,7 @@ def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
     connections the proxy could not read (the client refused its CA) make a WARN. At least one key must
     be seen going to a provider, or the BYOK path was not exercised: ERROR.
     """
-    require_steps(bundle, "prompt")
+    performed_steps(bundle, "prompt")
     scan = scanner(bundle, KEY_ROLES, fragments=True, digests=True)
     leaks: list[EvidenceRef] = []
     leaking, to_provider = [], []

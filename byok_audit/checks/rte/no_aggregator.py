@@ -11,8 +11,8 @@ from byok_audit.checks.common import (
     exchange_ref,
     hosts_of,
     is_provider,
+    performed_steps,
     plural,
-    require_steps,
     scanner,
 )
 from byok_audit.models.evidence import EvidenceBundle, Exchange
@@ -56,7 +56,7 @@ def no_aggregator(bundle: EvidenceBundle) -> Verdict:
     any other contact with a router host (a model-list fetch, say) is a WARN. Prompt steps must have
     produced outbound traffic, or nothing was observed: ERROR.
     """
-    prompts = require_steps(bundle, "prompt")
+    prompts = performed_steps(bundle, "prompt")
     during_prompt = {i for s in prompts for i in s.exchange_ids}
     if not during_prompt:
         raise EvidenceMissing("no outbound traffic was recorded during the prompt steps")

@@ -9,8 +9,8 @@ from byok_audit.checks.common import (
     exchange_ref,
     hit_detail,
     hosts_of,
+    performed_steps,
     plural,
-    require_steps,
     scanner,
 )
 from byok_audit.models.evidence import EvidenceBundle
@@ -34,7 +34,7 @@ def no_plain_http(bundle: EvidenceBundle) -> Verdict:
     inside TLS: scheme ``https`` with a TLS connection. One that did not is a FAIL. No exchange carrying
     a key at all means the BYOK path was not observed: ERROR.
     """
-    require_steps(bundle, "prompt")
+    performed_steps(bundle, "prompt")
     scan = scanner(bundle, KEY_ROLES, fragments=True, digests=True)
     carrying, clear = [], []
     evidence: list[EvidenceRef] = []

@@ -11,9 +11,9 @@ from byok_audit.checks.common import (
     hosts_of,
     non_provider,
     opaque,
+    performed_steps,
     plural,
     reached_provider,
-    require_steps,
     scanner,
 )
 from byok_audit.models.canary import CanaryRole
@@ -40,7 +40,7 @@ def no_text_to_third_party(bundle: EvidenceBundle) -> Verdict:
     proxy could not read make a WARN. The prompt canary must be seen reaching a provider at least once,
     or the scenario did not send it: ERROR.
     """
-    require_steps(bundle, "prompt")
+    performed_steps(bundle, "prompt")
     prompts = scanner(bundle, (CanaryRole.PROMPT,), fragments=False, digests=False)
     if not reached_provider(bundle, prompts):
         raise EvidenceMissing("the prompt canary never reached a provider host: no prompt was sent")

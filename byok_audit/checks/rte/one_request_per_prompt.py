@@ -10,8 +10,8 @@ from byok_audit.checks.common import (
     decoded_request_body,
     exchange_ref,
     is_generation,
+    performed_steps,
     plural,
-    require_steps,
     step_ref,
     upstream_calls,
 )
@@ -56,7 +56,7 @@ def one_request_per_prompt(bundle: EvidenceBundle) -> Verdict:
     a timeout or no answer) and it re-sends the same body (byte-equal or JSON-equal). More than one
     counted request for one prompt step is a FAIL.
     """
-    steps = require_steps(bundle, "prompt")
+    steps = performed_steps(bundle, "prompt")
     evidence: list[EvidenceRef] = []
     retried: list[EvidenceRef] = []
     total = failing = examined = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import Verdict, check
-from byok_audit.checks.common import exchange_ref, require_steps
+from byok_audit.checks.common import exchange_ref, performed_steps
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import Question, Severity, Threat
 
@@ -32,7 +32,7 @@ def sealed_egress(bundle: EvidenceBundle) -> Verdict:
             "needs sealed egress (the target in a network namespace whose only route is the proxy); "
             "this run used a cooperative HTTPS_PROXY setup"
         )
-    require_steps(bundle, "prompt")
+    performed_steps(bundle, "prompt")
     blocked = [e for e in bundle.exchanges if e.kind == "blocked"]
     if blocked:
         targets = sorted({f"{e.host or '?'}:{e.port}" for e in blocked})

@@ -6,9 +6,9 @@ from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     exchange_ref,
     is_generation,
+    performed_steps,
     plural,
     request_json,
-    require_steps,
     upstream_calls,
 )
 from byok_audit.models.evidence import EvidenceBundle
@@ -49,7 +49,7 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
     user's. Equal is expected and lower passes (noted); higher is a FAIL, and so is no limit at all
     (the provider's default is then the model's maximum). A body that is not JSON is a WARN.
     """
-    asks = [(s, _integer(s.params.get("max_tokens"))) for s in require_steps(bundle, "prompt")]
+    asks = [(s, _integer(s.params.get("max_tokens"))) for s in performed_steps(bundle, "prompt")]
     inflated: list[EvidenceRef] = []
     lowered: list[EvidenceRef] = []
     unreadable: list[EvidenceRef] = []

@@ -6,9 +6,9 @@ from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     exchange_ref,
     is_generation,
+    performed_steps,
     plural,
     request_json,
-    require_steps,
     same_model,
     upstream_calls,
 )
@@ -35,7 +35,7 @@ def model_fidelity(bundle: EvidenceBundle) -> Verdict:
     (``claude-sonnet-4-5`` → ``claude-sonnet-4-5-20250929``). Any other model is a FAIL; a request whose
     model cannot be read (not JSON, no ``model`` field) is a WARN.
     """
-    steps = [s for s in require_steps(bundle, "prompt") if isinstance(s.params.get("model"), str)]
+    steps = [s for s in performed_steps(bundle, "prompt") if isinstance(s.params.get("model"), str)]
     mismatched: list[EvidenceRef] = []
     unreadable: list[EvidenceRef] = []
     compared = 0

@@ -9,8 +9,8 @@ from byok_audit.checks.common import (
     exchange_ref,
     hit_detail,
     hosts_of,
+    performed_steps,
     plural,
-    require_steps,
     scanner,
 )
 from byok_audit.models.evidence import EvidenceBundle, Exchange, StepRecord
@@ -40,7 +40,7 @@ def no_idle_calls(bundle: EvidenceBundle) -> Verdict:
     that no step accounts for at all (it started between steps) is a WARN. Needs at least one idle
     step (else ERROR).
     """
-    idles = require_steps(bundle, "idle")
+    idles = performed_steps(bundle, "idle")
     scan = scanner(bundle, KEY_ROLES, fragments=False, digests=False)
     idle_calls: list[EvidenceRef] = []
     strays: list[EvidenceRef] = []

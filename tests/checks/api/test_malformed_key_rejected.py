@@ -58,3 +58,9 @@ def test_missing_steps_or_answers_are_errors():
     assert malformed_key_rejected.run(b.bundle(canaries=TABLE)).status == Status.ERROR
     silent = b.call("PUT", "http://t/k", status=None, error="timed out")
     assert run(answer=silent).status == Status.ERROR
+
+
+def test_a_5xx_the_runner_marked_error_is_still_judged():
+    bundle = b.bad_input_run(TABLE, KEY, "malformed_key", SHORT, answer=answer(500))
+    bundle.steps[2].outcome = "error"
+    assert malformed_key_rejected.run(bundle).status == Status.FAIL

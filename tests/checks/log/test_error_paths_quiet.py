@@ -59,3 +59,13 @@ def test_exception_dump_in_the_log_fails():
 def test_no_error_path_step_is_an_error():
     result = run(b.captured("\n"), with_error_steps=False)
     assert result.status == Status.ERROR
+
+
+def test_fault_prompt_answered_with_a_5xx_counts_as_an_error_path():
+    failed = b.keyed(KEY, response_status=529, fault="529")
+    relayed = b.call(status=502, response_body=b'{"detail": "provider overloaded"}')
+    step = b.step("prompt", 0, exchange_ids=[failed.id], outcome="error", calls=[relayed])
+    bundle = b.bundle(canaries=TABLE, steps=[step], exchanges=[failed], files=[b.captured("\n")])
+    result = error_paths_quiet.run(bundle)
+    assert result.status == Status.PASS
+    assert "provider fault 529" in result.summary
