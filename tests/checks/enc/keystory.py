@@ -85,6 +85,25 @@ class Story:
             self.rows.pop(user, None)
         return step
 
+    def tamper(self, user: str, byte: int = 40, bit: int = 3):
+        record = bytearray(self.rows[user][2])
+        record[byte] ^= 1 << bit
+        self.rows[user][2] = bytes(record)
+        return self.step(
+            "tamper",
+            user,
+            params={"user": user},
+            data={"table": KEY_TABLE, "column": "record", "byte_offset": byte, "bit": bit},
+        )
+
+    def transplant(self, from_user: str, to_user: str):
+        self.rows[to_user][2] = self.rows[from_user][2]
+        return self.step(
+            "transplant",
+            params={"from_user": from_user, "to_user": to_user},
+            data={"table": KEY_TABLE, "column": "record"},
+        )
+
     def get(self, user: str, *, status: int = 200, body: bytes = b""):
         return self.step(
             "get_key",
