@@ -218,3 +218,8 @@ def plural(n: int, noun: str) -> str:
     if noun.endswith("y") and noun[-2:-1] not in "aeiou":
         return f"{n} {noun[:-1]}ies"
     return f"{n} {noun}es" if noun.endswith(("s", "x", "o", "ch", "sh")) else f"{n} {noun}s"
+
+
+def all_of(n: int, noun: str) -> str:
+    """``all 3 hosts``, or ``the one host``."""
+    return f"the one {noun}" if n == 1 else f"all {plural(n, noun)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from byok_audit.checks.api.refusal import bad_inputs, refusal_problems
 from byok_audit.checks.base import Verdict, check
-from byok_audit.checks.common import capped, final_status, plural
+from byok_audit.checks.common import all_of, capped, final_status, plural
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import Severity
 
@@ -40,5 +40,5 @@ def malformed_key_rejected(bundle: EvidenceBundle) -> Verdict:
         )
     answered = ", ".join(f"{s.params.get('kind')} → {final_status(s)}" for s in steps)
     return Verdict.passed(
-        f"all {plural(len(steps), 'malformed input')} refused, nothing stored: {answered}"
+        f"{all_of(len(steps), 'malformed input')} refused, nothing stored: {answered}"
     )

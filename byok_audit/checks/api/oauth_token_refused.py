@@ -6,7 +6,7 @@ import re
 
 from byok_audit.checks.api.refusal import bad_inputs, refusal_problems
 from byok_audit.checks.base import Verdict, check
-from byok_audit.checks.common import capped, final_status, plural, step_ref
+from byok_audit.checks.common import all_of, capped, final_status, plural, step_ref
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import Severity
 
@@ -53,6 +53,6 @@ def oauth_token_refused(bundle: EvidenceBundle) -> Verdict:
             ],
         )
     return Verdict.passed(
-        f"all {plural(len(steps), 'OAuth token')} refused with an explanation "
+        f"{all_of(len(steps), 'OAuth token')} refused with an explanation "
         f"({', '.join(str(final_status(s)) for s in steps)}), never sent upstream or stored"
     )

@@ -8,6 +8,7 @@ from byok_audit.checks.base import Verdict, check
 from byok_audit.checks.common import (
     KEY_ROLES,
     TEXT_ROLES,
+    all_of,
     capped,
     exchange_ref,
     hit_detail,
@@ -60,7 +61,7 @@ def no_telemetry_data(bundle: EvidenceBundle) -> Verdict:
         return Verdict.failed(f"request data went to third-party hosts: {listed}", capped(leaks))
     if not others:
         return Verdict.passed(
-            f"no third-party host was contacted: all {plural(len(bundle.exchanges), 'exchange')} went to "
+            f"no third-party host was contacted: {all_of(len(bundle.exchanges), 'exchange')} went to "
             "provider hosts"
         )
     per_host = Counter(e.host or "?" for e in others)

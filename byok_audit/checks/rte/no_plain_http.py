@@ -5,6 +5,7 @@ from __future__ import annotations
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     KEY_ROLES,
+    all_of,
     capped,
     exchange_ref,
     hit_detail,
@@ -57,5 +58,5 @@ def no_plain_http(bundle: EvidenceBundle) -> Verdict:
     if not carrying:
         raise EvidenceMissing("no exchange carried a key: the BYOK call path was not observed")
     return Verdict.passed(
-        f"all {plural(len(carrying), 'key-bearing exchange')} ran over TLS (to {', '.join(hosts_of(carrying))})"
+        f"{all_of(len(carrying), 'key-bearing exchange')} ran over TLS (to {', '.join(hosts_of(carrying))})"
     )

@@ -7,6 +7,7 @@ from collections import Counter
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     KEY_ROLES,
+    all_of,
     capped,
     exchange_ref,
     is_provider,
@@ -77,5 +78,5 @@ def allowed_endpoints(bundle: EvidenceBundle) -> Verdict:
     counts = Counter(e.endpoint for e in used)
     listed = ", ".join(f"{endpoint} ×{n}" for endpoint, n in sorted(counts.items()))
     return Verdict.passed(
-        f"all {plural(len(used), 'key-bearing provider request')} on allowed endpoints: {listed}"
+        f"{all_of(len(used), 'key-bearing provider request')} on allowed endpoints: {listed}"
     )

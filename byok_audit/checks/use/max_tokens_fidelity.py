@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
+    all_of,
     exchange_ref,
     is_generation,
     performed_steps,
@@ -92,6 +93,6 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
         )
     note = f" ({len(lowered)} lowered it)" if lowered else ""
     return Verdict.passed(
-        f"all {plural(compared, 'upstream generation request')} kept the user's max_tokens or lower{note}",
+        f"{all_of(compared, 'upstream generation request')} kept the user's max_tokens or lower{note}",
         lowered,
     )

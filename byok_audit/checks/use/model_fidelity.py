@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
+    all_of,
     exchange_ref,
     is_generation,
     performed_steps,
@@ -70,6 +71,6 @@ def model_fidelity(bundle: EvidenceBundle) -> Verdict:
         )
     models = sorted({str(s.params["model"]) for s in steps})
     return Verdict.passed(
-        f"all {plural(compared, 'upstream generation request')} used the model the user chose "
+        f"{all_of(compared, 'upstream generation request')} used the model the user chose "
         f"({', '.join(models)})"
     )

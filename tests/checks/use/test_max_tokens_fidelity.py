@@ -14,7 +14,7 @@ def run(asked, **fields):
 def test_same_limit_passes():
     result = run(64, max_tokens=64)
     assert result.status == Status.PASS
-    assert "all 1 upstream" in result.summary
+    assert "the one upstream" in result.summary
 
 
 def test_lower_limit_passes_with_a_note():
