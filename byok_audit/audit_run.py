@@ -156,7 +156,8 @@ class AuditRun:
                 ready_timeout=start.ready_timeout,
                 stop_timeout=start.stop_timeout,
                 redact=self.canaries.redact,
-            ).start()
+            )
+            self.target.start()
         self.driver = Driver(
             self._fill(self.profile.base_url), self.profile.request_timeout, self._record_call
         )

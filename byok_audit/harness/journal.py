@@ -19,7 +19,8 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._next_id = 1
-        self._file: IO[str] | None = None
+        # Created at once: an empty journal means "nothing went out", a missing one "never ran".
+        self._file: IO[str] | None = path.open("a", encoding="utf-8", buffering=1)
 
     def write(self, **fields: Any) -> Exchange:
         fields.setdefault("started", time.time())
