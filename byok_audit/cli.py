@@ -7,6 +7,7 @@ import click
 from byok_audit import CRITERIA_VERSION, __version__
 from byok_audit.checks.catalog import checks_command
 from byok_audit.collect import collect_command
+from byok_audit.report_command import attest_command, report_command, verify_command
 from byok_audit.scan.command import scan_command
 
 
@@ -20,3 +21,6 @@ def main() -> None:
 main.add_command(checks_command)
 main.add_command(collect_command)
 main.add_command(scan_command)
+main.add_command(report_command)
+main.add_command(attest_command)
+main.add_command(verify_command)
