@@ -25,6 +25,16 @@ from byok_audit.models.result import AuditResult
 NAME = "html"
 SUFFIX = ".html"
 
+#: Size budget: a scorecard must open in any browser; the JSON result keeps everything.
+MAX_DETAIL_CHARS = 4000
+MAX_EVIDENCE_PER_CHECK = 50
+
+
+def clip(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n… {len(text) - limit} more characters in the JSON result"
+
 
 @cache
 def environment() -> Environment:
@@ -37,6 +47,7 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["score"] = score_text
+    env.filters["clip"] = clip
     env.filters["css"] = lambda value: str(value).lower().replace("+", "-plus").replace("_", "-")
     env.filters["paragraphs"] = lambda text: [
         p.strip() for p in str(text).split("\n\n") if p.strip()
@@ -55,4 +66,5 @@ def render(result: AuditResult) -> str:
         answer_words=ANSWER_WORDS,
         Status=Status,
         duration=int((result.ended - result.started).total_seconds()),
+        max_evidence=MAX_EVIDENCE_PER_CHECK,
     )

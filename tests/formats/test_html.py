@@ -94,3 +94,17 @@ def test_renders_in_chromium_without_console_errors(result, tmp_path, update_gol
 
     if update_golden:
         shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_size_budget_clips_huge_evidence(result):
+    from byok_audit.models.finding import EvidenceRef
+
+    flood = [EvidenceRef(kind="file", ref=f"app.log:{n}", detail="x" * 10_000) for n in range(80)]
+    checks = [
+        c.model_copy(update={"evidence": flood}) if c.check_id == "RTE-03" else c
+        for c in result.checks
+    ]
+    page = html.render(result.model_copy(update={"checks": checks}))
+    assert len(page) < 400_000
+    assert "6000 more characters in the JSON result" in page
+    assert "and 30 more in the JSON result" in page
