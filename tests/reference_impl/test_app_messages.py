@@ -26,7 +26,8 @@ def server(
     ref = RefServer(
         tmp_path_factory.mktemp("messages"),
         master_keys=generate_entry(),
-        env=fake_provider.env(),
+        # A base-URL variable must change nothing: the provider URL is a constant.
+        env={**fake_provider.env(), "ANTHROPIC_BASE_URL": "http://127.0.0.1:9/router"},
         extra_args=["--upstream-timeout", "2"],
     ).start()
     yield ref
