@@ -12,6 +12,7 @@ There is no soft-delete column, no history or audit table: a deleted key's row i
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 import uuid
@@ -144,17 +145,26 @@ class SqliteDatabase:
             conn.close()
 
     def purge_residue(self) -> bool:
-        """Fold the WAL into the database and truncate it to 0 bytes; True when that succeeded."""
+        """Fold the WAL into the database and truncate it to 0 bytes; True when that succeeded.
+
+        A reader holding an old snapshot can block the truncation; then the old page images stay
+        in the -wal file until the next successful checkpoint, and a warning line says so.
+        """
         conn = self._connect()
         try:
-            for _ in range(50):
+            conn.execute("PRAGMA busy_timeout=200")
+            for _ in range(10):
                 busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
                 if busy == 0:
                     return True
-                time.sleep(0.02)
-            return False
+                time.sleep(0.05)
         finally:
             conn.close()
+        logging.getLogger("byok.store").warning(
+            "wal checkpoint(TRUNCATE) stayed busy",
+            extra={"byok_meta": {"event": "wal_purge_incomplete"}},
+        )
+        return False
 
 
 class _PgTx:

@@ -184,3 +184,24 @@ def test_the_residue_probe_finds_bytes_when_secure_delete_is_off(tmp_path: Path)
     conn.execute("DELETE FROM t WHERE blob = ?", (needle,))
     conn.close()
     assert residue(db_file_bytes(path), needle) != []
+
+
+def test_purge_reports_a_blocking_reader_and_completes_later(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "reader.sqlite3"
+    db = SqliteDatabase(path)
+    db.init_schema()
+    keys = SqlKeyStore(db)
+    ids = _fill(keys, db, 20, "u")
+    needle = os.urandom(174)
+    keys.put(_key(ids[5], needle))
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM provider_keys").fetchone()
+    keys.put(_key(ids[6], os.urandom(174)))  # a newer snapshot the reader does not see
+    with caplog.at_level("WARNING", logger="byok.store"):
+        keys.delete(ids[5], "anthropic")
+    assert any(getattr(r, "byok_meta", {}).get("event") == "wal_purge_incomplete" for r in caplog.records)
+    reader.execute("COMMIT")
+    reader.close()
+    assert keys.purge_residue() is True
+    assert residue(db_file_bytes(path), needle) == []
