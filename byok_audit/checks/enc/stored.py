@@ -168,21 +168,21 @@ def stored_value(bundle: EvidenceBundle, step: StepRecord, column: KeyColumn) ->
 # -- who held which key when --------------------------------------------------------------------------
 
 
-def _own(step: StepRecord) -> bool:
+def is_own(step: StepRecord) -> bool:
     """A step acting on the user's own resources (not an API-03 attack on another user's)."""
     return step.params.get("against") is None
 
 
 def key_puts(bundle: EvidenceBundle) -> list[StepRecord]:
     """Successful put_key steps on the user's own slot, in order."""
-    return [s for s in bundle.steps_of("put_key") if s.outcome == "ok" and _own(s) and s.user]
+    return [s for s in bundle.steps_of("put_key") if s.outcome == "ok" and is_own(s) and s.user]
 
 
 def held_key(bundle: EvidenceBundle, user: str, at_index: int) -> str | None:
     """The key canary id ``user`` held just before step ``at_index`` (None: none or deleted)."""
     held: str | None = None
     for step in sorted(bundle.steps, key=lambda s: s.index):
-        if step.index >= at_index or step.user != user or not _own(step):
+        if step.index >= at_index or step.user != user or not is_own(step):
             continue
         if step.action == "put_key" and step.outcome == "ok":
             key = step.params.get("key")
@@ -206,7 +206,7 @@ def own_prompts(
         s
         for s in bundle.steps_of("prompt")
         if s.user == user
-        and _own(s)
+        and is_own(s)
         and s.outcome != "error"
         and s.index > after
         and (until is None or s.index < until)
@@ -218,7 +218,10 @@ def next_change(bundle: EvidenceBundle, user: str, after: int) -> int | None:
     later = [
         s.index
         for s in bundle.steps
-        if s.user == user and s.index > after and s.action in ("put_key", "delete_key") and _own(s)
+        if s.user == user
+        and s.index > after
+        and s.action in ("put_key", "delete_key")
+        and is_own(s)
     ]
     return min(later, default=None)
 
@@ -256,3 +259,62 @@ def describe_credential(
         if any(form in value.encode() for _, form in encodings(record)):
             return f"the stored record itself ({name})"
     return f"an unknown value #{fingerprint(value)}"
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A put_key by a user who already held a different key canary."""
+
+    step: StepRecord
+    user: str
+    old: str
+    new: str
+
+
+def replacements(bundle: EvidenceBundle, *, attempted: bool = False) -> list[Replacement]:
+    """Successful replacing puts (or, with ``attempted``, every one that ran, refused or not)."""
+    found = []
+    for step in bundle.steps_of("put_key"):
+        ran = step.outcome != "error" if attempted else step.outcome == "ok"
+        if not (ran and step.user and is_own(step)):
+            continue
+        old, new = held_key(bundle, step.user, step.index), step.params.get("key")
+        if old is not None and isinstance(new, str) and new != old:
+            found.append(Replacement(step, step.user, old, new))
+    return found
+
+
+def previous_put(bundle: EvidenceBundle, user: str, before: int) -> StepRecord | None:
+    """The user's last successful own put_key before step ``before``."""
+    puts = [s for s in key_puts(bundle) if s.user == user and s.index < before]
+    return puts[-1] if puts else None
+
+
+def stray_uses(bundle: EvidenceBundle, canary_id: str, after: StepRecord) -> list[Exchange]:
+    """Exchanges after step ``after`` that carry this key canary while no user holding it asked for
+    a prompt: idle-window calls, calls in other steps. Stops where anyone puts that key again."""
+    again = [
+        s for s in key_puts(bundle) if s.params.get("key") == canary_id and s.index > after.index
+    ]
+    stop = again[0] if again else None
+    step_of = {eid: s for s in bundle.steps for eid in s.exchange_ids}
+    stray = []
+    for exchange in bundle.exchanges:
+        step = step_of.get(exchange.id)
+        if step is not None:
+            if step.index <= after.index or (stop is not None and step.index >= stop.index):
+                continue
+        elif exchange.started < after.ended or (
+            stop is not None and exchange.started >= stop.started
+        ):
+            continue
+        if canary_id not in {c.id for c in keys_sent(exchange, bundle)}:
+            continue
+        if (
+            step is not None
+            and step.action == "prompt"
+            and step.user in holders(bundle, canary_id, step.index)
+        ):
+            continue
+        stray.append(exchange)
+    return stray

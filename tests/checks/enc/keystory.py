@@ -134,6 +134,9 @@ class Story:
             **fields,
         )
 
+    def idle(self, *sent: Exchange):
+        return self.step("idle", params={"seconds": 5}, exchange_ids=[e.id for e in sent])
+
     def snap(
         self, label: str | None = None, *, raw: dict[str, bytes] | None = None, **overrides: Any
     ):
