@@ -17,6 +17,8 @@ from typing import Protocol
 
 import zstandard
 
+from byok_audit.scan.stream import Reader, chunk_reader
+
 #: Magic numbers worth looking for anywhere in a file (a blob inside a database page, a log line).
 EMBEDDED_MAGIC: dict[bytes, str] = {b"\x1f\x8b\x08": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
 
@@ -42,26 +44,18 @@ class _Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-class _ChunkReader(io.RawIOBase):
-    """A read-only file over an iterator of chunks, so the stdlib decompressors can stream from it."""
+class _RawReader(io.RawIOBase):
+    """A read-only file over a :data:`Reader`, so the stdlib decompressors can stream from it."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._pending = memoryview(b"")
+    def __init__(self, read: Reader) -> None:
+        self._read = read
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = memoryview(chunk)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+        with memoryview(buffer) as view, view.cast("B") as target:
+            return self._read(target)
 
 
 class _ZlibReader:
@@ -140,7 +134,7 @@ _DAMAGE = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zstandard.
 
 def inflate(
     kind: str,
-    chunks: Iterable[bytes],
+    read: Reader,
     *,
     cap: int,
     chunk_size: int,
@@ -153,7 +147,7 @@ def inflate(
     """
     total = 0
     try:
-        reader = _open(kind, io.BufferedReader(_ChunkReader(chunks), 1 << 16))
+        reader = _open(kind, io.BufferedReader(_RawReader(read), 1 << 16))
         # read1: one underlying read per call, so output before damage is handed over, not lost with it
         read = getattr(reader, "read1", reader.read)
         while True:
@@ -186,9 +180,10 @@ def decode_body(body: bytes, codings: list[str], *, cap: int) -> tuple[bytes, st
             return body, layers, f"unsupported Content-Encoding {coding!r}"
         problems: list[str] = []
         out = bytearray()
-        for block in inflate(
-            coding, [body], cap=cap, chunk_size=1 << 20, on_problem=problems.append
-        ):
+        blocks = inflate(
+            coding, chunk_reader([body]), cap=cap, chunk_size=1 << 20, on_problem=problems.append
+        )
+        for block in blocks:
             out += block
         body = bytes(out)
         layers = f"{layers}{coding}+"

@@ -23,9 +23,10 @@ Buffer = bytes | bytearray
 
 class LiteralEngine(Protocol):
     name: str
+    releases_gil: bool  #: scanning runs without the GIL, so other work can overlap it
 
-    def find(self, buf: Buffer, start: int) -> list[tuple[int, int]]:
-        """``(position, literal index)`` of every occurrence inside ``buf[start:]``, positions in ``buf``."""
+    def find(self, buf: Buffer, start: int, end: int) -> list[tuple[int, int]]:
+        """``(position, literal index)`` of every occurrence inside ``buf[start:end]``, positions in ``buf``."""
         ...
 
 
@@ -33,6 +34,7 @@ class HyperscanEngine:
     """Hyperscan block mode over a database of escaped literals (its literal API stops at NUL bytes)."""
 
     name = "hyperscan"
+    releases_gil = True
 
     def __init__(self, literals: tuple[bytes, ...]) -> None:
         self._hs = importlib.import_module("hyperscan")
@@ -46,7 +48,7 @@ class HyperscanEngine:
         )
         self._local = threading.local()
 
-    def find(self, buf: Buffer, start: int) -> list[tuple[int, int]]:
+    def find(self, buf: Buffer, start: int, end: int) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
         lengths = self._lengths
 
@@ -56,7 +58,7 @@ class HyperscanEngine:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = self._hs.Scratch(self._db)
-        with memoryview(buf) as view, view[start:] as part:
+        with memoryview(buf) as view, view[start:end] as part:
             self._db.scan(part, match_event_handler=on_match, scratch=scratch)
         return found
 
@@ -68,63 +70,71 @@ def _hs_escape(literal: bytes) -> bytes:
     )
 
 
-_Q = 4  # gram size; the sampling stride equals it
+_Q = 4  # gram size, and the sampling stride
 _WORD = next(code for code in "ILH" if array(code).itemsize == _Q)
+_BLOCK = 1 << 13  # verification works block by block, so each gram is searched for in a small range
 
 
 class PythonEngine:
-    """Pure Python, C-speed inner loops: sample every 4th 4-gram of the buffer, then verify.
+    """Pure Python with C-speed inner loops: sample 4-grams, look them up in a set, verify candidates.
 
-    Any occurrence of a literal of length >= 7 puts one of the literal's 4 consecutive 4-grams (offsets
-    j0..j0+3) on a sampled position, whatever its alignment. ``array`` turns the buffer into ints and
-    ``set.intersection`` finds which sampled grams belong to some literal, both in C; only those grams are
-    then located with ``bytes.find`` and the literals around them compared. Shorter literals (compression
-    magic) are found with ``bytes.find`` directly.
+    Any occurrence of a literal of 7 bytes or more puts one of the literal's 4 consecutive 4-grams
+    (offsets ``j0 .. j0+3``) on a sampled position (every 4th byte), whatever its alignment. ``array``
+    turns a block of the buffer into ints and ``set.intersection`` finds which sampled grams belong to
+    some literal, both in C; only those grams are then located with ``bytes.find`` inside the block and
+    the literals around them compared. Shorter literals (compression magic) use ``bytes.find`` directly.
     """
 
     name = "python"
+    releases_gil = False
 
     def __init__(self, literals: tuple[bytes, ...]) -> None:
         self._literals = literals
         self._short = [(i, lit) for i, lit in enumerate(literals) if len(lit) < 2 * _Q - 1]
-        grams: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        self._gram_bytes: dict[int, bytes] = {}
+        where: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self._gram: dict[int, bytes] = {}
         for index, literal in enumerate(literals):
             if len(literal) < 2 * _Q - 1:
                 continue
-            # grams from the middle: prefixes and suffixes are the parts literals share (sk-ant-, \u00)
-            first = min(max(0, len(literal) // 2 - 3), len(literal) - (2 * _Q - 1))
+            # grams from the middle: prefixes and suffixes are what literals share (sk-ant-, \u00)
+            first = min(max(0, len(literal) // 2 - _Q + 1), len(literal) - (2 * _Q - 1))
             for offset in range(first, first + _Q):
                 gram = literal[offset : offset + _Q]
                 key = array(_WORD, gram)[0]
-                grams[key].append((index, offset))
-                self._gram_bytes[key] = gram
-        self._grams = dict(grams)
-        self._keys = frozenset(grams)
+                where[key].append((index, offset))
+                self._gram[key] = gram
+        self._where = dict(where)
+        self._keys = frozenset(where)
 
-    def find(self, buf: Buffer, start: int) -> list[tuple[int, int]]:
+    def find(self, buf: Buffer, start: int, end: int) -> list[tuple[int, int]]:
         found: set[tuple[int, int]] = set()
         literals = self._literals
-        end = start + (len(buf) - start) // _Q * _Q
-        if self._keys and end > start:
-            sampled = array(_WORD)
-            with memoryview(buf) as view, view[start:end] as part:
-                sampled.frombytes(part)
-            for key in self._keys.intersection(sampled):
-                gram = self._gram_bytes[key]
-                candidates = self._grams[key]
-                at = buf.find(gram, start)
-                while at >= 0:
-                    for index, offset in candidates:
-                        begin = at - offset
-                        if begin >= start and buf.startswith(literals[index], begin):
-                            found.add((begin, index))
-                    at = buf.find(gram, at + 1)
+        if self._keys:
+            with memoryview(buf) as view:
+                for block in range(start, end, _BLOCK):
+                    stop = min(end, block + _BLOCK + _Q - 1)
+                    sampled = array(_WORD)
+                    with view[block : block + (stop - block) // _Q * _Q] as part:
+                        sampled.frombytes(part)
+                    for key in self._keys.intersection(sampled):
+                        gram = self._gram[key]
+                        at = buf.find(gram, block, stop)
+                        while at >= 0:
+                            for index, offset in self._where[key]:
+                                begin = at - offset
+                                literal = literals[index]
+                                if (
+                                    begin >= start
+                                    and begin + len(literal) <= end
+                                    and buf.startswith(literal, begin)
+                                ):
+                                    found.add((begin, index))
+                            at = buf.find(gram, at + 1, stop)
         for index, literal in self._short:
-            at = buf.find(literal, start)
+            at = buf.find(literal, start, end)
             while at >= 0:
                 found.add((at, index))
-                at = buf.find(literal, at + 1)
+                at = buf.find(literal, at + 1, end)
         return list(found)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from byok_audit.scan.engine import LiteralEngine
-from byok_audit.scan.stream import Match, scan_chunks
+from byok_audit.scan.stream import Match, Reader, chunk_reader, iter_chunks, scan_stream
 
 #: The literal whose presence makes a source worth reassembling (``"delta"`` and ``\"delta\"`` alike).
 MARKER = b'"delta'
@@ -139,20 +139,21 @@ class Joined:
 
 
 def scan_joined(
-    chunks: Iterable[bytes],
+    read: Reader,
     engine: LiteralEngine,
     lengths: Sequence[int],
     *,
     context: int,
+    chunk_size: int,
 ) -> Iterator[Joined]:
-    """Matches in the concatenated delta text of ``chunks``."""
+    """Matches in the concatenated delta text of the stream."""
     origins: deque[tuple[int, int, int]] = deque()  # (joined position, source offset, line)
     lag = 2 * _BATCH + 2 * context + max(lengths, default=0)
 
     def joined() -> Iterator[bytes]:
         position = 0
         batch = bytearray()
-        for piece in pieces(chunks):
+        for piece in pieces(iter_chunks(read, chunk_size)):
             origins.append((position, piece.offset, piece.line))
             batch += piece.text
             position += len(piece.text)
@@ -164,7 +165,8 @@ def scan_joined(
         if batch:
             yield bytes(batch)
 
-    for match in scan_chunks(joined(), engine, lengths, context=context):
+    found = scan_stream(chunk_reader(joined()), engine, lengths, context=context, chunk_size=_BATCH)
+    for match in found:
         while len(origins) > 2 and origins[1][0] <= match.start:
             origins.popleft()
         starts = [origin[0] for origin in origins]

@@ -12,6 +12,7 @@ import os
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -32,7 +33,7 @@ from byok_audit.scan.hits import Hit
 from byok_audit.scan.needles import MIN_LITERAL, TEXT_ROLES, needles_for
 from byok_audit.scan.reassemble import MARKER, scan_joined
 from byok_audit.scan.redact import excerpt
-from byok_audit.scan.stream import Match, scan_chunks
+from byok_audit.scan.stream import Match, Reader, chunk_reader, scan_stream
 
 #: Bytes of context kept around each match: enough to confirm the longest key shape and to mask tokens.
 CONTEXT = 256
@@ -70,7 +71,9 @@ _Target = _CanaryTarget | _MagicTarget | _AnchorTarget | _MarkerTarget
 
 
 class _Source(Protocol):
-    def chunks(self, offset: int = 0) -> Iterator[bytes]: ...
+    def open(self, offset: int = 0) -> AbstractContextManager[Reader]:
+        """A reader over the source's bytes from ``offset``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +81,20 @@ class _BytesSource:
     data: bytes
     chunk_size: int
 
-    def chunks(self, offset: int = 0) -> Iterator[bytes]:
-        for start in range(offset, len(self.data), self.chunk_size):
-            yield self.data[start : start + self.chunk_size]
+    @contextmanager
+    def open(self, offset: int = 0) -> Iterator[Reader]:
+        position = offset
+        size = self.chunk_size
+        with memoryview(self.data) as data:
+
+            def read(target: memoryview) -> int:
+                nonlocal position
+                count = min(len(target), len(data) - position, size)
+                target[:count] = data[position : position + count]
+                position += count
+                return count
+
+            yield read
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,16 +104,24 @@ class _FileSource:
     name: str
     progress: Progress | None = None
 
-    def chunks(self, offset: int = 0) -> Iterator[bytes]:
+    @contextmanager
+    def open(self, offset: int = 0) -> Iterator[Reader]:
         report = self.progress if offset == 0 else None
         done = 0
-        with self.path.open("rb") as handle:
+        size = self.chunk_size
+        with self.path.open("rb", buffering=0) as handle:
             handle.seek(offset)
-            while chunk := handle.read(self.chunk_size):
-                done += len(chunk)
-                if report is not None:
+
+            def read(target: memoryview) -> int:
+                nonlocal done
+                with target[:size] as part:
+                    count = handle.readinto(part) or 0
+                done += count
+                if report is not None and count:
                     report(self.name, done)
-                yield chunk
+                return count
+
+            yield read
 
 
 @dataclass(slots=True)
@@ -111,22 +133,27 @@ class _InflatedSource:
     chunk_size: int
     problems: list[str] = field(default_factory=list)
 
-    def chunks(self, offset: int = 0) -> Iterator[bytes]:
+    @contextmanager
+    def open(self, offset: int = 0) -> Iterator[Reader]:
         self.problems.clear()
-        stream = inflate(
-            self.kind,
-            self.inner.chunks(self.at),
-            cap=self.cap,
-            chunk_size=self.chunk_size,
-            on_problem=self.problems.append,
-        )
-        skip = offset
-        for block in stream:
-            if skip >= len(block):
-                skip -= len(block)
-                continue
-            yield block[skip:]
-            skip = 0
+        with self.inner.open(self.at) as compressed:
+            stream = inflate(
+                self.kind,
+                compressed,
+                cap=self.cap,
+                chunk_size=self.chunk_size,
+                on_problem=self.problems.append,
+            )
+            yield chunk_reader(_skip(stream, offset))
+
+
+def _skip(chunks: Iterable[bytes], count: int) -> Iterator[bytes]:
+    for chunk in chunks:
+        if count >= len(chunk):
+            count -= len(chunk)
+            continue
+        yield chunk[count:]
+        count = 0
 
 
 @dataclass(slots=True)
@@ -319,30 +346,32 @@ class Scanner:
         if not self._literals:
             return []
         head = bytearray()
-
-        def tapped(chunks: Iterator[bytes]) -> Iterator[bytes]:
-            for chunk in chunks:
-                if len(head) < 16:
-                    head.extend(chunk[: 16 - len(head)])
-                yield chunk
-
         assembler = _Assembler(self, name, layers)
         embedded: dict[int, str] = {}
         streamed = False
-        matches = scan_chunks(
-            tapped(source.chunks()), self._compiled(), self._lengths, context=CONTEXT
-        )
-        for match in matches:
-            for target in self._targets[match.literal]:
-                if isinstance(target, _CanaryTarget):
-                    assembler.canary(match, target)
-                elif isinstance(target, _AnchorTarget):
-                    assembler.shape(match, target.anchor)
-                elif isinstance(target, _MagicTarget):
-                    if match.start > 0:
-                        embedded.setdefault(match.start, target.kind)
-                else:
-                    streamed = True
+        with source.open() as read:
+
+            def tapped(view: memoryview) -> int:
+                count = read(view)
+                if len(head) < 16:
+                    head.extend(view[: min(count, 16 - len(head))])
+                return count
+
+            engine = self._compiled()
+            found = scan_stream(
+                tapped, engine, self._lengths, context=CONTEXT, chunk_size=self.chunk_size
+            )
+            for match in found:
+                for target in self._targets[match.literal]:
+                    if isinstance(target, _CanaryTarget):
+                        assembler.canary(match, target)
+                    elif isinstance(target, _AnchorTarget):
+                        assembler.shape(match, target.anchor)
+                    elif isinstance(target, _MagicTarget):
+                        if match.start > 0:
+                            embedded.setdefault(match.start, target.kind)
+                    else:
+                        streamed = True
         hits = assembler.finish()
         if depth < MAX_DEPTH:
             hits += self._inflated(source, name, layers, depth, sniff(bytes(head)), embedded)
@@ -380,7 +409,11 @@ class Scanner:
         lengths = [len(literal) for literal in self._joined_literals]
         hits: list[Hit] = []
         seen: set[tuple[int, int]] = set()
-        for joined in scan_joined(source.chunks(), engine, lengths, context=CONTEXT):
+        with source.open() as read:
+            found = list(
+                scan_joined(read, engine, lengths, context=CONTEXT, chunk_size=self.chunk_size)
+            )
+        for joined in found:
             if not joined.split:
                 continue
             match = joined.match

@@ -1,7 +1,8 @@
 """Scan a byte stream of any size in flat memory, yielding literal matches in order with their context.
 
-The stream arrives in chunks; the buffer keeps only a tail of ``longest literal + 2 * context`` bytes
-between chunks, so a needle straddling a chunk boundary is still found once, and each match comes with
+Data is read straight into one reused buffer (no per-chunk allocation, no copy from the page cache
+beyond the read itself). Between reads the buffer keeps only a tail of ``longest literal + 2 * context``
+bytes, so a needle straddling a read boundary is still found once, and each match comes with
 ``context`` bytes either side (for confirming key shapes and for excerpts). Matches are released in
 order of start offset (longer first on ties) only once no later match can contain them, which lets the
 caller keep "the raw key, not its 90 fragments" with a running maximum instead of a list of everything.
@@ -10,10 +11,14 @@ caller keep "the raw key, not its 90 fragments" with a running maximum instead o
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from byok_audit.scan.engine import LiteralEngine
+
+#: ``readinto``-style source: fills the view, returns how many bytes it wrote, 0 at the end.
+Reader = Callable[[memoryview], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +27,9 @@ class Match:
     end: int
     literal: int
     line: int  #: 1-based line of ``start``
-    window: bytes  #: the stream from ``window_start`` to at least ``context`` bytes past ``end``
+    window: (
+        bytes  #: the stream from ``window_start`` to ``context`` bytes past ``end`` (or its end)
+    )
     window_start: int
 
     @property
@@ -31,28 +38,86 @@ class Match:
         return self.start - self.window_start
 
 
-def scan_chunks(
-    chunks: Iterable[bytes],
+def chunk_reader(chunks: Iterable[bytes]) -> Reader:
+    """A :data:`Reader` over an iterator of byte chunks (decompressors, in-memory data)."""
+    source = iter(chunks)
+    pending = memoryview(b"")
+
+    def read(view: memoryview) -> int:
+        nonlocal pending
+        while not pending:
+            chunk = next(source, None)
+            if chunk is None:
+                return 0
+            pending = memoryview(chunk)
+        size = min(len(view), len(pending))
+        view[:size] = pending[:size]
+        pending = pending[size:]
+        return size
+
+    return read
+
+
+def iter_chunks(read: Reader, size: int) -> Iterator[bytes]:
+    """The stream of a :data:`Reader` as separate chunks (for consumers that keep them)."""
+    while True:
+        buffer = bytearray(size)
+        with memoryview(buffer) as view:
+            count = read(view)
+        if not count:
+            return
+        del buffer[count:]
+        yield bytes(buffer)
+
+
+_PARALLEL_MIN = 1 << 20
+_pool: ThreadPoolExecutor | None = None
+
+
+def _find_and_count(
+    engine: LiteralEngine, buf: bytearray, begin: int, new: int, fill: int
+) -> tuple[list[tuple[int, int]], int]:
+    """Matches in ``buf[begin:fill]`` and newlines in ``buf[new:fill]``, side by side when it pays.
+
+    Hyperscan releases the GIL while it scans, so counting lines on this thread meanwhile is free.
+    """
+    global _pool
+    if getattr(engine, "releases_gil", False) and fill - new >= _PARALLEL_MIN:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="byok-scan")
+        future = _pool.submit(engine.find, buf, begin, fill)
+        newlines = buf.count(b"\n", new, fill)
+        return future.result(), newlines
+    return engine.find(buf, begin, fill), buf.count(b"\n", new, fill)
+
+
+def scan_stream(
+    read: Reader,
     engine: LiteralEngine,
     lengths: Sequence[int],
     *,
     context: int,
+    chunk_size: int,
 ) -> Iterator[Match]:
-    """Every occurrence of every literal in the concatenated ``chunks``, ordered by (start, -end)."""
+    """Every occurrence of every literal in the stream, ordered by (start, -end)."""
     longest = max(lengths, default=1)
-    buf = bytearray()
+    buf = bytearray(chunk_size + longest + 2 * context + 1)
+    fill = 0  # valid bytes in buf
     base = 0  # stream offset of buf[0]
     scanned = 0  # every match ending at or before this offset has been found
     pending: list[tuple[int, int, int]] = []  # (start, -end, literal), sorted before release
-    line_at, line = 0, 1  # newlines before stream offset line_at are counted in line
-    for chunk in _with_eof(chunks):
-        eof = chunk is None
-        if not eof:
-            buf += chunk
-        stop = base + len(buf)
+    newlines = 0  # newlines in the stream before offset ``scanned``
+    while True:
+        with memoryview(buf) as view, view[fill:] as free:
+            count = read(free)
+        eof = count == 0
+        fill += count
+        stop = base + fill
         if stop > scanned:
             begin = max(base, scanned - longest + 1)
-            for position, literal in engine.find(buf, begin - base):
+            found, added = _find_and_count(engine, buf, begin - base, scanned - base, fill)
+            newlines += added
+            for position, literal in found:
                 start = base + position
                 end = start + lengths[literal]
                 if end > scanned:
@@ -62,9 +127,15 @@ def scan_chunks(
             pending.sort()
             limit = stop if eof else stop - longest - context
             ready = bisect_right(pending, (limit, 0, len(lengths)))
-            for start, negative_end, literal in pending[:ready]:
-                line += buf.count(b"\n", line_at - base, start - base)
-                line_at = start
+            # line numbers counted back from the end of the buffer, whose line is known
+            lines = []
+            cursor, before = stop, newlines
+            for start, _, _ in reversed(pending[:ready]):
+                before -= buf.count(b"\n", start - base, cursor - base)
+                cursor = start
+                lines.append(before + 1)
+            lines.reverse()
+            for (start, negative_end, literal), line in zip(pending[:ready], lines, strict=True):
                 window_start = max(base, start - context)
                 window_end = min(stop, -negative_end + context)
                 window = bytes(buf[window_start - base : window_end - base])
@@ -75,14 +146,7 @@ def scan_chunks(
         keep = stop - longest - 2 * context
         if pending:
             keep = min(keep, pending[0][0] - context)
-        if keep - base >= max(len(buf) // 2, 1):
-            if line_at < keep:
-                line += buf.count(b"\n", line_at - base, keep - base)
-                line_at = keep
-            del buf[: keep - base]
-            base = keep
-
-
-def _with_eof(chunks: Iterable[bytes]) -> Iterator[bytes | None]:
-    yield from chunks
-    yield None
+        if keep > base and fill > chunk_size // 2:
+            tail = stop - keep
+            buf[:tail] = buf[keep - base : fill]
+            fill, base = tail, keep
