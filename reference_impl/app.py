@@ -14,7 +14,7 @@ import httpx
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictFloat, StrictInt
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -86,8 +86,10 @@ def build_components(settings: Settings, keyring: Keyring) -> Components:
 
 
 class KeyIn(BaseModel):
+    """SecretStr keeps the submitted value out of this model's repr."""
+
     model_config = _STRICT
-    api_key: str = Field(max_length=MAX_SUBMITTED_CHARS)
+    api_key: SecretStr = Field(max_length=MAX_SUBMITTED_CHARS)
 
 
 class KeyOut(BaseModel):
@@ -260,7 +262,7 @@ def create_app(settings: Settings, components: Components) -> FastAPI:
     @app.put("/api/v1/claude-key")
     def put_key(body: KeyIn, user: CurrentUser, response: Response) -> KeyOut:
         try:
-            api_key = accept_anthropic_key(body.api_key)
+            api_key = accept_anthropic_key(body.api_key.get_secret_value())
         except KeyRejected as rejected:
             raise ApiError(rejected.status, rejected.kind, str(rejected)) from None
         context = RecordContext(user.user_id, PROVIDER_ANTHROPIC)
