@@ -1,7 +1,8 @@
 """The toolkit's exception tree: what went wrong decides the exit code, never a verdict.
 
-A ``ProfileError`` is the user's input (exit 3); a ``HarnessError`` means the audit machinery could
-not observe the target (exit 4). Neither may ever turn into a PASS.
+A ``ConfigError`` (a profile, scenario or waiver file) is the user's input (exit 3); a
+``HarnessError`` means the audit machinery could not observe the target (exit 4). Neither may ever
+turn into a PASS.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ class ByokAuditError(Exception):
     """Base of every error the toolkit raises on purpose."""
 
 
-class ProfileError(ByokAuditError):
-    """A target profile is invalid. Names the file, the line and the field so it can be fixed."""
+class ConfigError(ByokAuditError):
+    """A file the user wrote is invalid. Names the file, the line and the field so it can be fixed."""
 
     def __init__(
         self, message: str, *, file: str, line: int | None = None, field: str | None = None
@@ -24,6 +25,14 @@ class ProfileError(ByokAuditError):
         where = file if line is None else f"{file}:{line}"
         what = f"{field}: {message}" if field else message
         super().__init__(f"{where}: {what}")
+
+
+class ProfileError(ConfigError):
+    """A target profile is invalid."""
+
+
+class ScenarioError(ConfigError):
+    """A scenario file is invalid."""
 
 
 class HarnessError(ByokAuditError):

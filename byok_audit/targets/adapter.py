@@ -46,6 +46,19 @@ class TargetAdapter(ABC):
         self, user: str, prompt: str, *, model: str, max_tokens: int, stream: bool
     ) -> HttpCall: ...
 
+    def bad_input(self, user: str, kind: str, secret: str | None, *, model: str) -> HttpCall:
+        """Send one kind of malformed client input (see ``models.steps.BadInputKind``).
+
+        Adapters that cannot express it leave this as is: the step is then recorded as not performed
+        and the checks that need it report ERROR, never PASS.
+        """
+        raise DriverError(f"adapter {type(self).__name__} cannot send bad input {kind!r}")
+
+
+#: Bad input sent through the key ``put`` template: what goes in ``{key}``, and how the request is bent.
+INVALID_JSON = b'{"api_key": "sk-ant-api03-unterminated'
+OVERSIZED_PADDING = 1024 * 1024
+
 
 class HttpTemplateAdapter(TargetAdapter):
     """Performs every operation from the profile's request templates."""
@@ -79,6 +92,35 @@ class HttpTemplateAdapter(TargetAdapter):
         extra = {"prompt": prompt, "model": model, "max_tokens": max_tokens, "stream": stream}
         return self._send(template, user, extra)
 
+    def bad_input(self, user: str, kind: str, secret: str | None, *, model: str) -> HttpCall:
+        put = self._key().put
+        if kind == "unknown_model":
+            template = self.profile.prompt
+            if template is None:
+                raise DriverError("the profile has no [prompt] template")
+            extra = {
+                "prompt": "hello",
+                "model": "claude-no-such-model-0",
+                "max_tokens": self.profile.provider.max_tokens,
+                "stream": False,
+            }
+            return self._send(template, user, extra)
+        if kind == "invalid_json":
+            return self._send(put, user, {"key": ""}, content=INVALID_JSON)
+        if secret is None:
+            raise DriverError(f"bad input {kind!r} needs a secret to submit")
+        if kind in ("malformed_key", "oauth_token"):
+            return self._send(put, user, {"key": secret})
+        if kind == "oversized_body":
+            return self._send(put, user, {"key": secret + "A" * OVERSIZED_PADDING})
+        if kind == "no_auth":
+            return self._send(put, user, {"key": secret}, auth=False)
+        if kind == "bad_token":
+            return self._send(put, user, {"key": secret}, override={"token": "not-a-valid-token"})
+        if kind == "key_in_query":
+            return self._send(put, user, {"key": ""}, query={"api_key": secret, "key": secret})
+        raise DriverError(f"unknown bad input kind {kind!r}")
+
     # -- helpers ----------------------------------------------------------------------------------
 
     def _users(self) -> UsersSpec:
@@ -91,24 +133,39 @@ class HttpTemplateAdapter(TargetAdapter):
             raise DriverError("the profile has no [key] section")
         return self.profile.key
 
-    def _send(self, template: RequestTemplate, user: str, extra: dict[str, Any]) -> HttpCall:
+    def _send(
+        self,
+        template: RequestTemplate,
+        user: str,
+        extra: dict[str, Any],
+        *,
+        auth: bool = True,
+        override: dict[str, Any] | None = None,
+        query: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> HttpCall:
+        """Fill and send a template. The keyword arguments bend it for bad-input steps: drop the auth
+        headers, replace captured values (a wrong token), add query parameters, send raw bytes."""
         if user not in self.sessions:
             raise DriverError(f"user {user!r} was never created")
-        values = {**self.values, "user": user, **self.sessions[user], **extra}
+        values = {**self.values, "user": user, **self.sessions[user], **extra, **(override or {})}
         try:
             headers = {k: fill_str(v, values) for k, v in template.headers.items()}
-            if template.auth:
+            if template.auth and auth:
                 for name, value in self._users().auth_headers.items():
                     headers[name] = fill_str(value, values)
+            if content is not None:
+                headers.setdefault("content-type", "application/json")
             return self.driver.request(
                 template.method,
                 fill_str(template.path, values),
                 headers=headers,
-                query={k: fill_str(v, values) for k, v in template.query.items()},
-                json_body=fill(template.json_body, values),
+                query={k: fill_str(v, values) for k, v in template.query.items()} | (query or {}),
+                json_body=fill(template.json_body, values) if content is None else None,
                 form={k: fill_str(v, values) for k, v in template.form.items()}
-                if template.form is not None
+                if template.form is not None and content is None
                 else None,
+                content=content,
             )
         except KeyError as exc:
             raise DriverError(

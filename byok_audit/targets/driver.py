@@ -62,10 +62,13 @@ class Driver:
         query: dict[str, str] | None = None,
         json_body: Any = None,
         form: dict[str, str] | None = None,
+        content: bytes | None = None,
     ) -> HttpCall:
-        """One call; the whole response is read (streams included) within ``timeout`` seconds."""
+        """One call; the whole response is read (streams included) within ``timeout`` seconds.
+
+        ``content`` sends raw bytes as they are (malformed-input steps); ``json_body`` serialises.
+        """
         url = self.base_url + path
-        content: bytes | None = None
         send_headers = dict(headers or {})
         if json_body is not None:
             content = json.dumps(json_body).encode()
