@@ -200,7 +200,9 @@ def test_purge_reports_a_blocking_reader_and_completes_later(tmp_path: Path, cap
     keys.put(_key(ids[6], os.urandom(174)))  # a newer snapshot the reader does not see
     with caplog.at_level("WARNING", logger="byok.store"):
         keys.delete(ids[5], "anthropic")
-    assert any(getattr(r, "byok_meta", {}).get("event") == "wal_purge_incomplete" for r in caplog.records)
+    assert any(
+        getattr(r, "byok_meta", {}).get("event") == "wal_purge_incomplete" for r in caplog.records
+    )
     reader.execute("COMMIT")
     reader.close()
     assert keys.purge_residue() is True
