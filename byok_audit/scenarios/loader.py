@@ -41,7 +41,8 @@ def load_scenario(path: Path, known_checks: set[str] | None = None) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        # a misspelt field also shows up as the real one "missing": report the misspelling first
+        error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         loc = tuple(error["loc"])
         # a discriminated union puts the action name in the loc: drop it, keep the field
         loc = tuple(p for p in loc if not (isinstance(p, str) and p in _ACTIONS))
