@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from byok_audit.checks.base import EvidenceMissing
-from byok_audit.checks.common import keys_sent
+from byok_audit.checks.common import keys_sent, performed
 from byok_audit.forensics.records import (
     MIN_RECORD_BYTES,
     changed_columns,
@@ -201,13 +201,14 @@ def holders(bundle: EvidenceBundle, canary_id: str, at_index: int) -> list[str]:
 def own_prompts(
     bundle: EvidenceBundle, user: str, after: int, until: int | None = None
 ) -> list[StepRecord]:
-    """The user's own prompt steps after step ``after`` (and before ``until``), that ran."""
+    """The user's own prompt steps after step ``after`` (and before ``until``) that happened (a 5xx
+    answer is an observation even when the runner marked the step ``error``)."""
     return [
         s
         for s in bundle.steps_of("prompt")
         if s.user == user
         and is_own(s)
-        and s.outcome != "error"
+        and performed(s)
         and s.index > after
         and (until is None or s.index < until)
     ]

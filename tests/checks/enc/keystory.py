@@ -8,6 +8,9 @@ overrides what a platform would do differently (a deterministic record, a soft-d
 from __future__ import annotations
 
 import os
+import sqlite3
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from byok_audit.models.canary import Canary, CanaryTable
@@ -160,3 +163,33 @@ class Story:
             exchanges=self.exchanges,
             target=b.target(**target),
         )
+
+
+def sqlite_snapshot(
+    tmp_path: Path,
+    label: str,
+    statements: list[tuple[str, tuple]],
+    *,
+    secure_delete: int = 1,
+    journal: str = "delete",
+    step_index: int = 1,
+) -> DbSnapshot:
+    """A snapshot of a real SQLite database after ``statements``: its tables and its raw files."""
+    where = Path(tempfile.mkdtemp(dir=tmp_path))  # a fresh directory per database
+    db = where / "ref.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(f"PRAGMA secure_delete={secure_delete}")
+    conn.execute(f"PRAGMA journal_mode={journal}")
+    if journal == "wal":
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+    for sql, args in statements:
+        conn.execute(sql, args)
+    tables = []
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        cursor = conn.execute(f'SELECT * FROM "{name}"')  # noqa: S608 - names from sqlite_master
+        columns = [d[0] for d in cursor.description]
+        tables.append(DbTable(name=name, columns=columns, rows=[list(r) for r in cursor]))
+    dump = "\n".join(conn.iterdump())
+    raw = [DbFile(name=p.name, content=p.read_bytes()) for p in sorted(where.glob("ref.db*"))]
+    conn.close()
+    return b.snapshot(label, step_index, tables=tables, logical_dump=dump, raw_files=raw)
