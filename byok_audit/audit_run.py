@@ -158,6 +158,8 @@ class AuditRun:
                 redact=self.canaries.redact,
             )
             self.target.start()
+            if self.target.pid is not None:
+                self.proxy.hint_client_pids(self.target.pid)
         self.driver = Driver(
             self._fill(self.profile.base_url), self.profile.request_timeout, self._record_call
         )

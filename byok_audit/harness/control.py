@@ -52,6 +52,8 @@ class ControlState(Strict):
     keys: list[IssuedKey] = []
     response_canary: str = "BYOK-mock-reply"
     faults: list[Fault] = []
+    #: Processes (the target) whose sockets are looked up first when mapping a client to a pid.
+    pid_hints: list[int] = []
 
     def key_is_valid(self, value: str | None, provider: Provider) -> bool:
         return value is not None and any(

@@ -208,6 +208,10 @@ class Proxy:
         new = [IssuedKey(value=k, provider=provider) for k in keys if (k, provider) not in known]
         self._update(keys=[*self._state.keys, *new])
 
+    def hint_client_pids(self, *pids: int) -> None:
+        """Processes (the target) to check first when finding which process opened a connection."""
+        self._update(pid_hints=[*self._state.pid_hints, *pids])
+
     def set_response_canary(self, value: str) -> None:
         self._update(response_canary=value)
 

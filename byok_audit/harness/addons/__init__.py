@@ -16,10 +16,11 @@ from byok_audit.harness.journal import Journal
 def build_addons(run_dir: Path) -> list[object]:
     """Recorder before the answerers (it sees every request as sent), sink after the mock (fallback)."""
     journal = Journal(run_dir / EXCHANGES_FILE)
+    control = ControlReader(run_dir)
     return [
         Ready(run_dir),
-        Recorder(journal),
-        MockProvider(ControlReader(run_dir)),
+        Recorder(journal, control),
+        MockProvider(control),
         Sink(),
         Blocker(journal),
     ]

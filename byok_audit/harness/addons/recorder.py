@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from mitmproxy import connection, http, tcp, tls
 
+from byok_audit.harness.control import ControlReader
 from byok_audit.harness.journal import Journal
 from byok_audit.harness.pidmap import client_pid
 
@@ -84,8 +85,9 @@ def http_fields(flow: http.HTTPFlow, pids: dict[str, int | None]) -> dict[str, A
 
 
 class Recorder:
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, control: ControlReader) -> None:
         self.journal = journal
+        self.control = control
         self._pids: dict[str, int | None] = {}
         self._connects: dict[str, list[http.HTTPFlow]] = {}
         self._open: dict[str, http.HTTPFlow | tcp.TCPFlow] = {}
@@ -93,7 +95,8 @@ class Recorder:
     def client_connected(self, client: connection.Client) -> None:
         ip, port = client.peername[:2]
         listen_port = client.sockname[1] if client.sockname else 0
-        self._pids[client.id] = client_pid(ip, port, listen_port) if listen_port else None
+        hints = self.control.current().pid_hints
+        self._pids[client.id] = client_pid(ip, port, listen_port, hints) if listen_port else None
 
     def client_disconnected(self, client: connection.Client) -> None:
         self._flush_connects(client.id, "client closed the tunnel without a request")

@@ -9,11 +9,12 @@ from mitmproxy.test import taddons, tflow
 from mitmproxy.tls import TlsData
 
 from byok_audit.harness.addons.recorder import ANSWERED_BY, BLOCKED_PREFIX, FAULT, Recorder
+from byok_audit.harness.control import ControlReader
 from tests.harness.addons.conftest import make_flow
 
 
 def test_http_exchange_keeps_headers_order_case_and_wire_body(journal):
-    recorder = Recorder(journal.journal)
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent))
     body = gzip.compress(b'{"prompt": "secret words"}')
     f = make_flow(
         host="o123.ingest.sentry.io",
@@ -52,7 +53,7 @@ def test_http_exchange_keeps_headers_order_case_and_wire_body(journal):
 
 
 def test_failed_flow_is_recorded_with_its_error_and_blocked_marker(journal):
-    recorder = Recorder(journal.journal)
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent))
     f = make_flow(host="evil.example", scheme="http", port=80)
     with taddons.context(recorder):
         recorder.request(f)
@@ -65,7 +66,7 @@ def test_failed_flow_is_recorded_with_its_error_and_blocked_marker(journal):
 
 
 def test_connect_without_request_is_an_exchange_of_its_own(journal):
-    recorder = Recorder(journal.journal)
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent))
     lonely = make_flow(host="db.example.org", method="CONNECT", path="", port=5432)
     used = make_flow(host="api.anthropic.com", method="CONNECT", path="", port=443)
     request = make_flow()
@@ -81,7 +82,7 @@ def test_connect_without_request_is_an_exchange_of_its_own(journal):
 
 
 def test_tls_failure_names_the_tunnel_host(journal):
-    recorder = Recorder(journal.journal)
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent))
     connect = make_flow(host="api.anthropic.com", method="CONNECT", path="")
     client = connect.client_conn
     client.error = "client does not trust the proxy's certificate"
@@ -98,7 +99,7 @@ def test_tls_failure_names_the_tunnel_host(journal):
 
 
 def test_open_flows_and_tunnels_are_written_at_shutdown(journal):
-    recorder = Recorder(journal.journal)
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent))
     held = make_flow()
     tunnel = make_flow(host="quiet.example", method="CONNECT", path="")
     with taddons.context(recorder):
@@ -112,7 +113,7 @@ def test_open_flows_and_tunnels_are_written_at_shutdown(journal):
 
 
 def test_raw_tcp_is_recorded_with_its_messages(journal):
-    recorder = Recorder(journal.journal)
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent))
     f = tflow.ttcpflow()
     f.server_conn.address = ("db.example.org", 5432)
     f.error = flow.Error(f"{BLOCKED_PREFIX}: no upstream connections (db.example.org:5432)")
@@ -128,7 +129,7 @@ def test_raw_tcp_is_recorded_with_its_messages(journal):
 
 
 def test_websocket_messages_are_kept_with_the_handshake(journal):
-    recorder = Recorder(journal.journal)
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent))
     f = tflow.tflow(resp=True, ws=True)
     with taddons.context(recorder):
         recorder.request(f)
@@ -140,7 +141,7 @@ def test_websocket_messages_are_kept_with_the_handshake(journal):
 
 
 def test_ids_are_unique_and_lines_are_json(journal):
-    recorder = Recorder(journal.journal)
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent))
     with taddons.context(recorder):
         for _ in range(3):
             f = make_flow()
@@ -152,7 +153,7 @@ def test_ids_are_unique_and_lines_are_json(journal):
 
 
 def test_client_connected_without_a_local_socket_has_no_pid(journal):
-    recorder = Recorder(journal.journal)
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent))
     client = tflow.tclient_conn()
     assert isinstance(client, connection.Client)
     recorder.client_connected(client)
