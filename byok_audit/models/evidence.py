@@ -180,6 +180,8 @@ class TargetFacts(Strict):
     key_column: str | None = None
     models: list[str] = []
     out_of_scope: dict[str, str] = {}
+    #: True when the profile handed the harness-made master secret to the target (``{master_secret}``).
+    master_secret_set: bool = False
 
 
 class ProcessRecord(Strict):
