@@ -239,13 +239,28 @@ class AuditRun:
             self._adapter().create_user(user)
         return record
 
-    def put_key(self, user: str, key_id: str, provider: Provider = "anthropic") -> StepRecord:
-        """Mint (or reuse) key canary ``key_id`` for ``user``, make it valid upstream, store it."""
+    def mint_key(self, key_id: str, user: str | None, provider: Provider = "anthropic") -> str:
+        """The key canary ``key_id`` (minted on first use), already valid at the mock provider."""
         key = self.canaries.key(key_id, user, provider)
         if self.proxy is not None:
             self.proxy.issue_keys(key.value, provider=provider)
+        return key.value
+
+    def restart_target(self) -> StepRecord:
+        """Restart the target (same command and environment) as a recorded step."""
+        if self.target is None:
+            raise HarnessError("the audit did not start this target, so it cannot restart it")
+        with self.step("restart_target") as record:
+            self.target.restart()
+            if self.proxy is not None and self.target.pid is not None:
+                self.proxy.hint_client_pids(self.target.pid)
+        return record
+
+    def put_key(self, user: str, key_id: str, provider: Provider = "anthropic") -> StepRecord:
+        """Store key canary ``key_id`` (minted on first use, valid upstream) as ``user``'s key."""
+        key = self.mint_key(key_id, user, provider)
         with self.step("put_key", user=user, key=key_id) as record:
-            self._adapter().put_key(user, key.value)
+            self._adapter().put_key(user, key)
         return record
 
     def get_key(self, user: str) -> StepRecord:

@@ -195,3 +195,22 @@ def test_bundle_json_names_no_raw_key(tmp_path):
         text = run.finish().dumps()
     assert "⟦canary:key-bob-1⟧" in text
     assert json.loads(text)["canaries"]["canaries"]
+
+
+def test_restart_keeps_state_and_records_the_new_process(tmp_path):
+    profile = load_profile(write_profile(tmp_path))
+    with AuditRun(profile) as run:
+        first = run.target.pid
+        run.create_user("alice")
+        restart = run.restart_target()
+        assert not alive(first) and run.target.pid != first
+        key = run.mint_key("key-alice-9", "alice")
+        run.create_user("alice")  # the fake target keeps users in memory
+        run.put_key("alice", "key-alice-9")
+        prompt = run.prompt("alice")
+        bundle = run.finish()
+    assert restart.action == "restart_target" and restart.outcome == "ok"
+    assert bundle.process.restarts == 1 and bundle.process.crashed is False
+    [exchange] = bundle.exchanges_of(prompt)
+    assert exchange.request_header("x-api-key") == key
+    assert exchange.client_pid == bundle.process.pid

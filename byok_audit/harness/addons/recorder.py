@@ -60,7 +60,7 @@ def http_fields(flow: http.HTTPFlow, pids: dict[str, int | None]) -> dict[str, A
         "host_header": request.host_header,
         "port": request.port,
         "method": request.method,
-        "path": target.path if request.method != "CONNECT" else "",
+        "path": target.path,
         "query": target.query,
         "http_version": request.http_version,
         "request_headers": headers_of(request.headers),
