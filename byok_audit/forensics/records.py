@@ -150,3 +150,26 @@ def soft_delete_marks(snapshot: DbSnapshot, table: str) -> list[tuple[int, str, 
             if (_SOFT_DELETE.match(column) and truthy) or (_ACTIVE.match(column) and not truthy):
                 marks.append((row_index, column, shown))
     return marks
+
+
+def values_of_rows_with(
+    snapshot: DbSnapshot, table: str, column: str, identities: set[bytes]
+) -> list[bytes]:
+    """``column`` of the rows of ``table`` that hold one of ``identities`` in another column
+    (a user's name or id): how a stored value is tied to its owner without a diff."""
+    found = snapshot.table(table)
+    if found is None or column not in found.columns or not identities:
+        return []
+    index = found.columns.index(column)
+    values = []
+    for row in found.rows:
+        others = [v for i, v in enumerate(row) if i != index]
+        owned = any(
+            (v if isinstance(v, bytes) else str(v).encode()) in identities
+            for v in others
+            if v is not None
+        )
+        value = cell_bytes(row[index])
+        if owned and value is not None:
+            values.append(value)
+    return values

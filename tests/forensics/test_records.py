@@ -13,6 +13,7 @@ from byok_audit.forensics.records import (
     new_values,
     soft_delete_marks,
     table_changed,
+    values_of_rows_with,
 )
 from tests.builders import DbTable, snapshot
 
@@ -92,3 +93,17 @@ def test_soft_delete_marks() -> None:
     marks = [(r, c) for r, c, _ in soft_delete_marks(snap, "provider_keys")]
     assert marks == [(1, "deleted_at"), (2, "is_active"), (3, "revoked")]
     assert soft_delete_marks(snap, "missing") == []
+
+
+def test_values_of_rows_with_an_owner_identity() -> None:
+    mine, other = os.urandom(100), os.urandom(100)
+    table = DbTable(
+        name="provider_keys",
+        columns=["user_id", "record", "n"],
+        rows=[[b"u-42", mine, 1], [b"u-7", other, 42], [b"u-9", None, 2]],
+    )
+    snap = snapshot("s", 1, tables=[table])
+    assert values_of_rows_with(snap, "provider_keys", "record", {b"u-42"}) == [mine]
+    assert values_of_rows_with(snap, "provider_keys", "record", {b"42"}) == [other]  # ints too
+    assert values_of_rows_with(snap, "provider_keys", "record", {b"u-9"}) == []
+    assert values_of_rows_with(snap, "provider_keys", "record", set()) == []

@@ -1,13 +1,14 @@
 """Stored keys over time: which value each put_key wrote, who held which key when, what went upstream.
 
-Shared by the ENC and ROT checks. Snapshots are tied to steps by order, never by label: the snapshot
-*after* a step is the first one taken after it with no other key-changing step (put_key, delete_key,
-tamper, transplant) in between, in the same scenario; the snapshot *before* is the last one taken before
-it under the same rule.
+Shared by the ENC and ROT checks. Snapshots are tied to steps by order, never by label, across the
+whole run (scenarios share one target and one database): the snapshot *after* a step is the first one
+taken after it, provided no other key-changing step (put_key, delete_key, tamper, transplant) came in
+between; the snapshot *before* is the last one taken before it under the same rule.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from byok_audit.checks.base import EvidenceMissing
@@ -18,6 +19,7 @@ from byok_audit.forensics.records import (
     encodings,
     new_values,
     table_changed,
+    values_of_rows_with,
 )
 from byok_audit.models.canary import Canary, fingerprint
 from byok_audit.models.evidence import DbSnapshot, EvidenceBundle, Exchange, StepRecord
@@ -25,44 +27,24 @@ from byok_audit.models.evidence import DbSnapshot, EvidenceBundle, Exchange, Ste
 KEY_CHANGING = frozenset({"put_key", "delete_key", "tamper", "transplant"})
 
 
-def _scenario_of_snapshot(bundle: EvidenceBundle, snapshot: DbSnapshot) -> str | None:
-    step = next((s for s in bundle.steps if s.index == snapshot.step_index), None)
-    return step.scenario if step else None
-
-
 def _quiet_between(bundle: EvidenceBundle, low: int, high: int) -> bool:
     return not any(low < s.index < high and s.action in KEY_CHANGING for s in bundle.steps)
 
 
-def _same_scenario(bundle: EvidenceBundle, snapshot: DbSnapshot, step: StepRecord) -> bool:
-    scenario = _scenario_of_snapshot(bundle, snapshot)
-    return scenario is None or scenario == step.scenario
-
-
 def snapshot_after(bundle: EvidenceBundle, step: StepRecord) -> DbSnapshot | None:
-    candidates = sorted(
-        (s for s in bundle.db_snapshots if s.step_index > step.index),
-        key=lambda s: s.step_index,
-    )
-    for snapshot in candidates:
-        if not _quiet_between(bundle, step.index, snapshot.step_index):
-            return None
-        if _same_scenario(bundle, snapshot, step):
-            return snapshot
-    return None
+    later = [s for s in bundle.db_snapshots if s.step_index > step.index]
+    first = min(later, key=lambda s: s.step_index, default=None)
+    if first is None or not _quiet_between(bundle, step.index, first.step_index):
+        return None
+    return first
 
 
 def snapshot_before(bundle: EvidenceBundle, step: StepRecord) -> DbSnapshot | None:
-    candidates = sorted(
-        (s for s in bundle.db_snapshots if s.step_index < step.index),
-        key=lambda s: -s.step_index,
-    )
-    for snapshot in candidates:
-        if not _quiet_between(bundle, snapshot.step_index, step.index):
-            return None
-        if _same_scenario(bundle, snapshot, step):
-            return snapshot
-    return None
+    earlier = [s for s in bundle.db_snapshots if s.step_index < step.index]
+    last = max(earlier, key=lambda s: s.step_index, default=None)
+    if last is None or not _quiet_between(bundle, last.step_index, step.index):
+        return None
+    return last
 
 
 def usable(snapshot: DbSnapshot | None, wanted: str) -> DbSnapshot:
@@ -93,8 +75,9 @@ class KeyColumn:
 
 
 def key_column(bundle: EvidenceBundle) -> KeyColumn:
-    """Where the stored key lives: declared by the profile, named by a tamper/transplant step, or
-    the column that gained a long value (>= 70 bytes) around the most put_key steps."""
+    """Where the stored key lives: declared by the profile, named by a tamper/transplant step,
+    located by the runner after put_key (``stored_table``/``stored_column``), or else the column that
+    gained a long value (>= 70 bytes) around the most put_key steps."""
     target = bundle.target
     if target.key_table and target.key_column:
         return KeyColumn(target.key_table, target.key_column, "declared by the profile")
@@ -106,6 +89,15 @@ def key_column(bundle: EvidenceBundle) -> KeyColumn:
             and isinstance(column, str)
         ):
             return KeyColumn(table, column, f"named by {step_name(step)}")
+    named = Counter(
+        (s.data["stored_table"], s.data["stored_column"])
+        for s in key_puts(bundle)
+        if isinstance(s.data.get("stored_table"), str)
+        and isinstance(s.data.get("stored_column"), str)
+    )
+    if named:
+        (table, column), count = named.most_common(1)[0]
+        return KeyColumn(table, column, f"located by the runner after {count} put_key step(s)")
     votes: dict[tuple[str, str], list[int]] = {}
     for step in bundle.steps_of("put_key"):
         after = snapshot_after(bundle, step)
@@ -150,7 +142,24 @@ def written(bundle: EvidenceBundle, step: StepRecord, column: KeyColumn) -> Writ
     if before is not None and before.error:
         before = None
     values = new_values(before, after, column.table, column.column)
+    if len(values) != 1 and step.user:
+        # ambiguous diff (no quiet snapshot before, or other rows changed): use the owner's row
+        who = identities(bundle, step.user)
+        mine = values_of_rows_with(after, column.table, column.column, who)
+        if len(mine) == 1:
+            old = values_of_rows_with(before, column.table, column.column, who) if before else []
+            values = [] if old == mine else mine
     return Written(step, before, after, tuple(values), table_changed(before, after, column.table))
+
+
+def identities(bundle: EvidenceBundle, user: str) -> set[bytes]:
+    """How the target may name a user in its rows: the user name, and the id create_user captured."""
+    found = {user.encode()}
+    for step in bundle.steps_of("create_user"):
+        user_id = step.data.get("user_id")
+        if step.user == user and user_id is not None:
+            found.add(str(user_id).encode())
+    return found
 
 
 def stored_value(bundle: EvidenceBundle, step: StepRecord, column: KeyColumn) -> bytes:
