@@ -31,7 +31,6 @@ FORMS: dict[str, str] = {
     "raw": "the value as is",
     "base64": "standard base64, at any of the 3 byte alignments inside a larger blob",
     "base64url": "url-safe base64 (JWT, web tokens), at any alignment",
-    "base64+json-escape": "standard base64 with '/' escaped as '\\/' (PHP json_encode)",
     "hex": "lowercase hex of the bytes",
     "hex-upper": "uppercase hex of the bytes",
     "percent": "URL percent-encoding (partial or every byte)",
@@ -39,6 +38,8 @@ FORMS: dict[str, str] = {
     "python-escape": "Python/C escaping (\\xNN for every byte, or repr())",
     "utf16le": "UTF-16 little-endian text (Windows, SQLite UTF-16 databases)",
     "utf16be": "UTF-16 big-endian text",
+    "upper": "a hex secret in capitals",
+    "lower": "a hex secret in lower case",
     "hex-decoded": "the bytes a hex secret stands for (a master key loaded and stored as binary)",
     "hex-decoded+base64": "base64 of the bytes a hex secret stands for",
     "hex-decoded+base64url": "url-safe base64 of the bytes a hex secret stands for",
@@ -63,6 +64,9 @@ LAYERS: dict[str, str] = {
 }
 
 
+_SLASHED = "+json-escape"
+
+
 def describe_form(form: str) -> str:
     """Human description of a possibly layered form such as ``gzip+zstd+base64``."""
     parts = form.split("+")
@@ -71,6 +75,8 @@ def describe_form(form: str) -> str:
         layers.append(parts.pop(0))
     base = "+".join(parts)
     text = FORMS.get(base, base)
+    if base not in FORMS and base.endswith(_SLASHED) and base.removesuffix(_SLASHED) in FORMS:
+        text = FORMS[base.removesuffix(_SLASHED)] + ", with '/' escaped as '\\/' (PHP json_encode)"
     return text + "".join(f", inside a {LAYERS[layer]}" for layer in reversed(layers))
 
 
@@ -108,15 +114,20 @@ def _escaped(value: str, template: str) -> str:
 _HEX_SECRET = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
 
 
+def _base64(form: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+    """Standard and url-safe base64 at every alignment, plus ``/`` escaped as ``\\/`` inside JSON."""
+    for middle in b64_middles(data, urlsafe=False):
+        yield form, middle
+        if b"/" in middle:
+            yield form + _SLASHED, middle.replace(b"/", b"\\/")
+    for middle in b64_middles(data, urlsafe=True):
+        yield form + "url", middle
+
+
 def _encodings(value: str) -> Iterator[tuple[str, bytes]]:
     raw = value.encode()
     yield "raw", raw
-    for middle in b64_middles(raw, urlsafe=False):
-        yield "base64", middle
-        if b"/" in middle:
-            yield "base64+json-escape", middle.replace(b"/", b"\\/")
-    for middle in b64_middles(raw, urlsafe=True):
-        yield "base64url", middle
+    yield from _base64("base64", raw)
     yield "hex", raw.hex().encode()
     yield "hex-upper", raw.hex().upper().encode()
     yield "percent", quote(value, safe="").encode()
@@ -135,12 +146,11 @@ def _encodings(value: str) -> Iterator[tuple[str, bytes]]:
     yield "utf16le", value.encode("utf-16-le")
     yield "utf16be", value.encode("utf-16-be")
     if _HEX_SECRET.fullmatch(value):
+        yield "upper", value.upper().encode()
+        yield "lower", value.lower().encode()
         binary = bytes.fromhex(value)
         yield "hex-decoded", binary
-        for middle in b64_middles(binary, urlsafe=False):
-            yield "hex-decoded+base64", middle
-        for middle in b64_middles(binary, urlsafe=True):
-            yield "hex-decoded+base64url", middle
+        yield from _base64("hex-decoded+base64", binary)
 
 
 def _digests(value: str) -> Iterator[tuple[str, bytes]]:
@@ -148,10 +158,7 @@ def _digests(value: str) -> Iterator[tuple[str, bytes]]:
         digest = hashlib.new(alg, value.encode()).digest()
         yield f"{alg}-hex", digest.hex().encode()
         yield f"{alg}-hex-upper", digest.hex().upper().encode()
-        for middle in b64_middles(digest, urlsafe=False):
-            yield f"{alg}-base64", middle
-        for middle in b64_middles(digest, urlsafe=True):
-            yield f"{alg}-base64url", middle
+        yield from _base64(f"{alg}-base64", digest)
 
 
 def fragments(value: str, *, min_len: int, display_suffix_len: int) -> list[bytes]:
