@@ -37,6 +37,7 @@ from byok_audit.harness import ENGINE, Proxy
 from byok_audit.models.canary import CanaryRole, CanaryTable, Provider
 from byok_audit.models.evidence import (
     CapturedFile,
+    DbSnapshot,
     EvidenceBundle,
     HarnessInfo,
     HttpCall,
@@ -87,6 +88,8 @@ class AuditRun:
         self.canaries = CanaryTable.fresh()
         self.run_id = uuid.uuid4().hex[:12]
         self.steps: list[StepRecord] = []
+        #: Filled by scenario steps that snapshot the database; goes into the bundle as is.
+        self.db_snapshots: list[DbSnapshot] = []
         self.errors: list[str] = []
         self.workdir: Path | None = None
         self.proxy: Proxy | None = None
@@ -178,6 +181,11 @@ class AuditRun:
                 stack.callback(self.target.stop)
             if self.driver is not None:
                 stack.callback(self.driver.close)
+
+    @property
+    def target_workdir(self) -> Path:
+        """The target's ``{workdir}``: where its database and logs live."""
+        return Path(self.values["workdir"])
 
     def _fill(self, text: str) -> str:
         return fill_str(text, self.values)
@@ -331,6 +339,7 @@ class AuditRun:
             exchanges=exchanges,
             steps=self.steps,
             files=self._collect_files(),
+            db_snapshots=self.db_snapshots,
             process=process,
             harness=HarnessInfo(engine=ENGINE, listen=f"127.0.0.1:{self.proxy.port}"),
             errors=self.errors,
@@ -351,7 +360,7 @@ class AuditRun:
         else:
             wanted += [(p, k) for p, k in ((spec.stdout, "stdout"), (spec.stderr, "stderr")) if p]
         files = []
-        base = Path(self.values["workdir"])
+        base = self.target_workdir
         for pattern, kind in wanted:
             filled = self._fill(pattern)
             absolute = filled if os.path.isabs(filled) else str(base / filled)

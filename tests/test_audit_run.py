@@ -143,6 +143,7 @@ def test_given_workdir_is_kept(tmp_path):
     with AuditRun(profile, workdir=workdir) as run:
         run.create_user("alice")
         run.finish()
+    assert run.target_workdir == workdir / "target"
     assert (workdir / "target" / "fake.log").exists()
     assert (workdir / "proxy" / "exchanges.jsonl").exists()
     assert not alive(run.proxy.pid)
