@@ -224,14 +224,16 @@ def own_prompts(
 
 
 def next_change(bundle: EvidenceBundle, user: str, after: int) -> int | None:
-    """Index of the user's next put_key or delete_key after step ``after``."""
+    """Index of the next step after ``after`` that changes the user's stored key: their own put_key
+    or delete_key, or a tamper/transplant of their row."""
     later = [
         s.index
         for s in bundle.steps
-        if s.user == user
-        and s.index > after
-        and s.action in ("put_key", "delete_key")
-        and is_own(s)
+        if s.index > after
+        and (
+            (s.user == user and s.action in ("put_key", "delete_key", "tamper") and is_own(s))
+            or (s.action == "transplant" and s.params.get("to_user") == user)
+        )
     ]
     return min(later, default=None)
 
@@ -285,7 +287,7 @@ def replacements(bundle: EvidenceBundle, *, attempted: bool = False) -> list[Rep
     """Successful replacing puts (or, with ``attempted``, every one that ran, refused or not)."""
     found = []
     for step in bundle.steps_of("put_key"):
-        ran = step.outcome != "error" if attempted else step.outcome == "ok"
+        ran = performed(step) if attempted else step.outcome == "ok"
         if not (ran and step.user and is_own(step)):
             continue
         old, new = held_key(bundle, step.user, step.index), step.params.get("key")

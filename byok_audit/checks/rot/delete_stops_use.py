@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import capped, exchange_ref, final_status, step_ref, upstream_calls
+from byok_audit.checks.common import (
+    capped,
+    exchange_ref,
+    final_status,
+    performed,
+    step_ref,
+    upstream_calls,
+)
 from byok_audit.checks.enc.stored import (
     describe_credential,
     held_key,
@@ -41,7 +48,7 @@ def delete_stops_use(bundle: EvidenceBundle) -> Verdict:
     deletes = [
         s
         for s in bundle.steps_of("delete_key")
-        if s.outcome != "error" and s.user and is_own(s) and held_key(bundle, s.user, s.index)
+        if performed(s) and s.user and is_own(s) and held_key(bundle, s.user, s.index)
     ]
     if not deletes:
         raise EvidenceMissing("needs a delete_key step by a user who held a key")

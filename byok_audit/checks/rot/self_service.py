@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import final_status, step_ref
+from byok_audit.checks.common import final_status, performed, step_ref
 from byok_audit.checks.enc.stored import held_key, is_own, replacements, step_name
 from byok_audit.models.evidence import EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Question, Severity, Status
@@ -16,7 +16,7 @@ def _next_get(bundle: EvidenceBundle, step: StepRecord) -> StepRecord:
             continue
         if later.action in ("put_key", "delete_key"):
             break
-        if later.action == "get_key" and later.outcome != "error":
+        if later.action == "get_key" and performed(later):
             return later
     raise EvidenceMissing(f"no get_key by {step.user} after {step_name(step)} to see its effect")
 
@@ -50,7 +50,7 @@ def self_service(bundle: EvidenceBundle) -> Verdict:
     deletes = [
         s
         for s in bundle.steps_of("delete_key")
-        if s.outcome != "error" and s.user and is_own(s) and held_key(bundle, s.user, s.index)
+        if performed(s) and s.user and is_own(s) and held_key(bundle, s.user, s.index)
     ]
     if not replaces or not deletes:
         raise EvidenceMissing(

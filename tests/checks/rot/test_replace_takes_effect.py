@@ -62,3 +62,12 @@ def test_no_replace_or_no_prompt_is_an_error() -> None:
     result = replace_takes_effect.run(story.bundle())
     assert result.status == Status.ERROR
     assert "no prompt by alice after step 1 (put_key by alice)" in result.summary
+
+
+def test_a_transplant_into_the_users_row_ends_the_window() -> None:
+    story = story_with(prompt_key="k2")
+    story.put("bob", "kb")
+    story.rows.setdefault("alice", [0, b"alice", b"", b"", 0, None])
+    story.transplant("bob", "alice")
+    story.prompt("alice", story.upstream(story.canaries.get("kb").value))  # ENC-06's business
+    assert replace_takes_effect.run(story.bundle()).status == Status.PASS
