@@ -556,63 +556,60 @@ class _Journal:
 def parse_journal(data: bytes, page_size_hint: int | None, page_limit: int) -> _Journal:
     """Segments and page records of a rollback journal.
 
-    A persisted journal (``journal_mode=PERSIST``) has its header zeroed after commit yet keeps every
-    record; then the page size comes from the database and the header length (one sector) is guessed
-    as the first sector size whose next word is a plausible page number.
+    Each segment starts with a header one sector long (magic, record count, sector and page size).
+    SQLite writes the first magic only when it syncs the journal, so a live journal may show zeros
+    there; a persisted journal (``journal_mode=PERSIST``) has its whole header zeroed after commit yet
+    keeps every record: then the page size comes from the database and the sector size is guessed as
+    the first one whose next word is a plausible page number (1..``page_limit``).
     """
     headers: list[tuple[int, int]] = []
     records: list[JournalRecord] = []
     page_size = page_size_hint or 0
     pos = 0
     while pos + 28 <= len(data):
-        limit = page_limit
-        if data[pos : pos + 8] == JOURNAL_MAGIC:
-            count = _u32(data, pos + 8)
-            limit = _u32(data, pos + 16) or page_limit
-            sector = _u32(data, pos + 20)
-            declared = _u32(data, pos + 24)
-            if declared in _SECTOR_SIZES:
-                page_size = declared
-            header_len = sector if sector in _SECTOR_SIZES else 512
-            if count in (0, 0xFFFFFFFF):
-                count = len(data)
-        elif pos == 0 and not data[:28].strip(b"\x00") and page_size:
-            header_len = next(
-                (s for s in _SECTOR_SIZES if 0 < _u32(data, s) <= page_limit), len(data)
-            )
+        magic = data[pos : pos + 8]
+        if magic != JOURNAL_MAGIC and not (pos == 0 and magic == bytes(8)):
+            break
+        count = _u32(data, pos + 8)
+        if count in (0, 0xFFFFFFFF):  # not synced yet, or persisted: as many as the file holds
             count = len(data)
+        declared_sector, declared_page = _u32(data, pos + 20), _u32(data, pos + 24)
+        page_size = declared_page if declared_page in _SECTOR_SIZES else page_size
+        if declared_sector in _SECTOR_SIZES:
+            sector = declared_sector
+        elif magic == JOURNAL_MAGIC:
+            sector = 512
+        elif page_size:  # a zeroed header: guess the sector size from the first record
+            sector = next((s for s in _SECTOR_SIZES if 0 < _u32(data, s) <= page_limit), len(data))
         else:
             break
-        headers.append((pos, pos + header_len))
-        pos += header_len
-        record_bytes = page_size + 8
-        while count and page_size and pos + record_bytes <= len(data):
+        headers.append((pos, pos + sector))
+        pos += sector
+        while count and page_size and pos + page_size + 8 <= len(data):
             page = _u32(data, pos)
-            if not 0 < page <= max(limit, page_limit):
+            if not 0 < page <= page_limit:
                 break
             records.append(JournalRecord(len(records) + 1, pos, page))
-            pos += record_bytes
+            pos += page_size + 8
             count -= 1
-        if pos % 512:  # the next segment header starts on a sector boundary
-            pos += 512 - pos % 512
+        if pos % sector:  # the next segment header starts on a sector boundary
+            pos += sector - pos % sector
     return _Journal(page_size, tuple(headers), tuple(records))
 
 
 # -- the files of one snapshot ---------------------------------------------------------------------------
 
 
+_COMPANIONS: dict[str, FileKind] = {"-wal": "wal", "-journal": "journal", "-shm": "shm"}
+
+
 def file_kind(name: str) -> FileKind:
-    for suffix, kind in (("-wal", "wal"), ("-journal", "journal"), ("-shm", "shm")):
-        if name.endswith(suffix):
-            return kind  # type: ignore[return-value]
-    return "db"
+    return next((kind for suffix, kind in _COMPANIONS.items() if name.endswith(suffix)), "db")
 
 
 def _base_name(name: str) -> str:
-    for suffix in ("-wal", "-journal", "-shm"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
+    suffix = next((s for s in _COMPANIONS if name.endswith(s)), "")
+    return name[: len(name) - len(suffix)]
 
 
 class _Database:

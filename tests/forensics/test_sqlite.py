@@ -209,3 +209,18 @@ def test_bad_names_and_offsets_are_named_errors() -> None:
         files.locate("other.db", 0)
     with pytest.raises(ValueError, match=r"outside ref\.db"):
         files.locate("ref.db", 100)
+
+
+def test_live_journal_mid_transaction_has_a_header_and_records(tmp_path: Path) -> None:
+    db = tmp_path / "ref.db"
+    conn = connect(db, secure_delete=1)
+    insert(conn, "u0", os.urandom(100))
+    insert(conn, "alice", marked())
+    conn.execute("BEGIN")
+    conn.execute("DELETE FROM api_keys WHERE user_id = 'alice'")
+    files = files_of(db)  # read while the transaction is open: the journal is live
+    conn.execute("ROLLBACK")
+    conn.close()
+    [hit] = [h for h in files.find(MARKER) if h.file_kind == "journal"]
+    assert hit.journal_record == 1 and hit.page == 2 and hit.area is Area.LIVE_CELL
+    assert files.locate("ref.db-journal", 0).area is Area.JOURNAL_HEADER
