@@ -16,7 +16,8 @@ EXCERPT_CHARS = 48
 #: Tokens at least this long are masked.
 MASK_MIN = 20
 
-_TOKEN = re.compile(r"[A-Za-z0-9_\-+=%\\]{" + str(MASK_MIN) + ",}")
+# '=' is left out so "key=value" splits before the value; base64 padding just ends a run
+_TOKEN = re.compile(r"[A-Za-z0-9_\-+%\\]{" + str(MASK_MIN) + ",}")
 _KNOWN_PREFIX = re.compile(r"sk-(?:ant-[a-z]+\d\d-|proj-|svcacct-|admin-)?")
 
 
@@ -27,9 +28,12 @@ def _mask(match: re.Match[str]) -> str:
     return f"{shown}…"
 
 
+_SHOWN = {"\n": "⏎", "\t": " ", "\r": ""}
+
+
 def _printable(text: str) -> str:
     return "".join(
-        ch if ch.isprintable() and ch != "\ufffd" else ("⏎" if ch == "\n" else "·") for ch in text
+        ch if ch.isprintable() and ch != "\ufffd" else _SHOWN.get(ch, "·") for ch in text
     )
 
 

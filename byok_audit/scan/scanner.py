@@ -453,6 +453,7 @@ class _Assembler:
         self.layers = layers
         self.hits: list[Hit] = []
         self.strong_end: dict[int, int] = {}
+        self.last_strong: dict[int, int] = {}  # owner -> index in hits of its latest strong hit
         self.runs: dict[int, _Run] = {}
         self.raw_spans: set[tuple[int, int]] = set()
 
@@ -469,11 +470,21 @@ class _Assembler:
                 self._emit_run(owner, run)
             self.runs[owner] = _Run(match, match.end)
             return
+        overlapped = self.strong_end.get(owner, -1) > match.start
         self.strong_end[owner] = max(self.strong_end.get(owner, -1), match.end)
         if target.form == "raw":
             if len(self.raw_spans) > 4096:
                 self.raw_spans = {s for s in self.raw_spans if s[0] >= match.start - CONTEXT}
             self.raw_spans.add((match.start, match.end))
+        if overlapped:
+            # one occurrence read two ways (UTF-16 text fits both byte orders one byte apart):
+            # keep the longer reading, and little-endian on a tie (Windows, SQLite)
+            previous = self.hits[self.last_strong[owner]]
+            length = match.end - match.start
+            if length > previous.length or (length == previous.length and target.form == "utf16le"):
+                self.hits[self.last_strong[owner]] = self._hit(owner, target.form, match, match.end)
+            return
+        self.last_strong[owner] = len(self.hits)
         self._emit(owner, target.form, match, match.end)
 
     def shape(self, match: Match, anchor: bytes) -> None:
@@ -510,19 +521,20 @@ class _Assembler:
         self._emit(owner, "fragment", run.first, run.end)
 
     def _emit(self, owner: int, form: str, match: Match, end: int) -> None:
+        self.hits.append(self._hit(owner, form, match, end))
+
+    def _hit(self, owner: int, form: str, match: Match, end: int) -> Hit:
         canary = self.scanner.canaries[owner]
-        self.hits.append(
-            Hit(
-                canary_id=canary.id,
-                role=str(canary.role),
-                fingerprint=self.scanner._fingerprints[owner],
-                form=f"{self.layers}{form}",
-                source=self.source,
-                offset=match.start,
-                line=match.line,
-                excerpt=excerpt(match.window, match.at, end - match.window_start, canary.label),
-                length=end - match.start,
-            )
+        return Hit(
+            canary_id=canary.id,
+            role=str(canary.role),
+            fingerprint=self.scanner._fingerprints[owner],
+            form=f"{self.layers}{form}",
+            source=self.source,
+            offset=match.start,
+            line=match.line,
+            excerpt=excerpt(match.window, match.at, end - match.window_start, canary.label),
+            length=end - match.start,
         )
 
 

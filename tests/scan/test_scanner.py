@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+import sqlite3
+from pathlib import Path
+
+import brotli
+import pytest
+
+from byok_audit.models.canary import Canary, CanaryRole, CanaryTable
+from byok_audit.models.evidence import CapturedFile, DbFile, DbSnapshot, Exchange
+from byok_audit.scan import Hit, Scanner
+from tests.scan.support import canaries, values
+
+VALUES = values()
+KEY1 = VALUES["KEY1"]
+KEY2 = VALUES["KEY2"]
+
+
+def _scanner(**options) -> Scanner:
+    return Scanner(canaries(), **options)
+
+
+def _summary(hits: list[Hit]) -> list[tuple[str | None, str, str, int]]:
+    return [(h.canary_id or h.role, h.form, h.source, h.offset) for h in hits]
+
+
+def test_a_raw_key_is_one_hit_not_ninety_fragments(engine: str) -> None:
+    hits = _scanner().scan_bytes(f"a {KEY1} b {KEY1}\n".encode(), "log")
+    assert _summary(hits) == [("KEY1", "raw", "log", 2), ("KEY1", "raw", "log", 113)]
+    assert hits[0].length == len(KEY1)
+    assert hits[0].fingerprint == canaries()[0].fingerprint
+
+
+def test_a_fragment_run_is_one_hit_with_its_length(engine: str) -> None:
+    hits = _scanner().scan_bytes(f"cached {KEY1[13:60]} end".encode(), "log")
+    assert _summary(hits) == [("KEY1", "fragment", "log", 7)]
+    assert hits[0].length == 47
+
+
+def test_switches_and_the_display_suffix(engine: str) -> None:
+    data = f"{KEY1[20:40]} {KEY1}".encode()
+    assert [h.form for h in _scanner(fragments=False).scan_bytes(data, "x")] == ["raw"]
+    digest = base64.b64encode(__import__("hashlib").sha256(KEY1.encode()).digest())
+    assert _scanner(digests=False).scan_bytes(digest, "x") == []
+    assert [h.form for h in _scanner().scan_bytes(digest, "x")] == ["sha256-base64"]
+    wide = _scanner(display_suffix_len=12)
+    assert wide.scan_bytes(KEY1[-10:].encode(), "x") == []
+    assert [h.form for h in wide.scan_bytes(KEY1[-14:].encode(), "x")] == ["fragment"]
+
+
+def test_every_canary_is_matched_on_its_own(engine: str) -> None:
+    data = " ".join(
+        VALUES[name] for name in ("KEY1", "KEY2", "OAT1", "PROMPT", "RESPONSE", "MASTER")
+    )
+    hits = _scanner().scan_bytes(data.encode(), "x")
+    assert [h.canary_id for h in hits] == ["KEY1", "KEY2", "OAT1", "PROMPT", "RESPONSE", "MASTER"]
+    assert {h.role for h in hits} == {"key", "oauth_token", "prompt", "response", "master_secret"}
+
+
+def test_shapes_mode_without_canaries() -> None:
+    hits = Scanner([], shapes=True).scan_bytes(f"{VALUES['OTHERKEY']} {KEY1}".encode(), "x")
+    assert [(h.canary_id, h.role, h.form) for h in hits] == [
+        (None, "shape:anthropic-api03", "raw"),
+        (None, "shape:anthropic-api03", "raw"),
+    ]
+    assert Scanner([]).scan_bytes(KEY1.encode(), "x") == []
+
+
+def test_construction_rejects_what_cannot_be_searched_for() -> None:
+    with pytest.raises(ValueError, match="'tiny'"):
+        Scanner([Canary(id="tiny", role=CanaryRole.KEY, value="abc")])
+    with pytest.raises(ValueError, match="min_fragment"):
+        Scanner([], min_fragment=4)
+    with pytest.raises(ValueError, match="display_suffix_len"):
+        Scanner([], display_suffix_len=-1)
+    with pytest.raises(ValueError, match="engine"):
+        Scanner([], engine="turbo")
+
+
+def test_a_canary_table_is_accepted_as_is() -> None:
+    table = CanaryTable.fresh()
+    key = table.key("key-a", "alice")
+    hits = Scanner(table).scan_bytes(key.value.encode(), "x")
+    assert [h.canary_id for h in hits] == ["key-a"]
+
+
+def _exchange() -> Exchange:
+    return Exchange(
+        id=7,
+        kind="http",
+        started=0.0,
+        method="POST",
+        path=f"/v1/messages/{KEY2}",
+        query=f"key={KEY1}",
+        request_headers=[
+            ("X-Api-Key", KEY1),
+            ("Content-Encoding", "gzip"),
+            ("Cookie", "a=1"),
+            ("cookie", f"k={KEY2}"),
+        ],
+        request_body=gzip.compress(f'{{"prompt": "{VALUES["PROMPT"]}"}}'.encode()),
+        response_status=200,
+        response_headers=[("content-encoding", "br")],
+        response_body=brotli.compress(f'{{"text": "{VALUES["RESPONSE"]}"}}'.encode()),
+    )
+
+
+def test_an_exchange_is_scanned_part_by_part(engine: str) -> None:
+    hits = _scanner().scan_exchange(_exchange())
+    assert [(h.canary_id, h.form, h.source) for h in hits] == [
+        ("KEY2", "raw", "exchange 7 path"),
+        ("KEY1", "raw", "exchange 7 query"),
+        ("PROMPT", "gzip+raw", "exchange 7 request body"),
+        ("KEY2", "raw", "exchange 7 request header cookie[2]"),
+        ("KEY1", "raw", "exchange 7 request header x-api-key"),
+        ("RESPONSE", "br+raw", "exchange 7 response body"),
+    ]
+
+
+def test_scan_request_sees_only_what_the_target_sent() -> None:
+    sources = {h.source for h in _scanner().scan_request(_exchange())}
+    assert sources and not any("response" in s for s in sources)
+
+
+def test_an_undecodable_body_is_scanned_raw_with_a_warning() -> None:
+    scanner = _scanner()
+    exchange = Exchange(
+        id=1,
+        kind="http",
+        started=0.0,
+        request_headers=[("content-encoding", "gzip")],
+        request_body=f"not gzip {KEY1}".encode(),
+    )
+    assert [h.form for h in scanner.scan_request(exchange)] == ["raw"]
+    assert "exchange 1 request body" in scanner.warnings[0]
+
+
+def test_captured_files_use_their_name() -> None:
+    captured = CapturedFile(name="stderr", kind="stderr", path="", content=f"x {KEY1}".encode())
+    assert [h.source for h in _scanner().scan_captured(captured)] == ["stderr"]
+    missing = CapturedFile(name="app.log", kind="log", path="/nope", missing=True)
+    assert _scanner().scan_captured(missing) == []
+
+
+def _sqlite_files(tmp_path: Path, encoding: str = "UTF-8") -> dict[str, bytes]:
+    """A real SQLite database: a key committed to the WAL, then overwritten in an open transaction."""
+    path = tmp_path / "app.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"PRAGMA encoding = '{encoding}'")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    db.execute("CREATE TABLE keys (user TEXT, key TEXT)")
+    db.execute("INSERT INTO keys VALUES ('alice', ?)", (KEY1,))
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    db.close()
+    return files
+
+
+def test_a_key_in_the_sqlite_wal_is_found(tmp_path: Path, engine: str) -> None:
+    files = _sqlite_files(tmp_path)
+    assert KEY1.encode() not in files["app.db"], "not checkpointed yet"
+    snapshot = DbSnapshot(
+        label="after-put",
+        step_index=1,
+        taken=0.0,
+        engine="sqlite",
+        raw_files=[DbFile(name=name, content=data) for name, data in sorted(files.items())],
+    )
+    hits = _scanner().scan_snapshot(snapshot)
+    assert [(h.canary_id, h.form, h.source) for h in hits] == [
+        ("KEY1", "raw", "db after-put app.db-wal")
+    ]
+
+
+def test_a_key_in_a_rollback_journal_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.execute("CREATE TABLE keys (key TEXT)")
+    db.execute("INSERT INTO keys VALUES (?)", (KEY1,))
+    db.execute("BEGIN")
+    db.execute("UPDATE keys SET key = 'deleted'")
+    db.execute("PRAGMA cache_spill = 1")
+    journal = tmp_path / "app.db-journal"
+    assert journal.exists()
+    hits = _scanner().scan_paths([journal])
+    db.execute("ROLLBACK")
+    db.close()
+    assert [(h.canary_id, h.form) for h in hits] == [("KEY1", "raw")]
+
+
+def test_a_utf16_sqlite_database_is_searched_in_utf16(tmp_path: Path) -> None:
+    files = _sqlite_files(tmp_path, "UTF-16le")
+    hits = _scanner().scan_bytes(files["app.db-wal"], "wal")
+    assert [(h.canary_id, h.form) for h in hits] == [("KEY1", "utf16le")]
+
+
+def test_paths_are_walked_in_a_stable_order(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "z.log").write_text(KEY1)
+    (tmp_path / "a.log").write_text(KEY2)
+    (tmp_path / "b" / "c.log.gz").write_bytes(gzip.compress(KEY1.encode()))
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    scanner = _scanner()
+    hits = scanner.scan_paths([tmp_path])
+    root = str(tmp_path)
+    assert [(h.source.removeprefix(root), h.form) for h in hits] == [
+        ("/a.log", "raw"),
+        ("/b/c.log.gz", "gzip+raw"),
+        ("/b/z.log", "raw"),
+    ]
+    assert scanner.unreadable == [f"{tmp_path / 'dangling'}: No such file or directory"]
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        scanner.scan_paths([tmp_path / "nowhere"])
+
+
+def test_a_damaged_gz_log_is_scanned_as_far_as_it_goes(tmp_path: Path) -> None:
+    data = gzip.compress(f"early {KEY1}\n".encode() + os.urandom(20000).hex().encode())
+    (tmp_path / "app.log.2.gz").write_bytes(data[: len(data) // 2])
+    scanner = _scanner()
+    assert [h.form for h in scanner.scan_paths([tmp_path])] == ["gzip+raw"]
+    assert "app.log.2.gz" in scanner.warnings[0] and "gzip" in scanner.warnings[0]
+
+
+def test_the_decompression_cap_is_reported(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.gz"
+    bomb.write_bytes(gzip.compress(bytes(8 << 20) + KEY1.encode()))
+    scanner = _scanner(max_decompressed=1 << 20)
+    assert scanner.scan_paths([bomb]) == []
+    assert "capped" in scanner.warnings[0]
+    assert [h.form for h in _scanner().scan_paths([bomb])] == ["gzip+raw"]
+
+
+def test_progress_is_reported_per_file(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_bytes(b"x" * 5000)
+    seen: list[tuple[str, int]] = []
+    Scanner(canaries(), chunk_size=1024, on_progress=lambda s, n: seen.append((s, n))).scan_paths(
+        [tmp_path]
+    )
+    assert seen[-1] == (str(tmp_path / "a.log"), 5000)
+    assert len(seen) == 5
