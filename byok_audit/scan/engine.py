@@ -23,7 +23,6 @@ Buffer = bytes | bytearray
 
 class LiteralEngine(Protocol):
     name: str
-    releases_gil: bool  #: scanning runs without the GIL, so other work can overlap it
 
     def find(self, buf: Buffer, start: int, end: int) -> list[tuple[int, int]]:
         """``(position, literal index)`` of every occurrence inside ``buf[start:end]``, positions in ``buf``."""
@@ -34,7 +33,6 @@ class HyperscanEngine:
     """Hyperscan block mode over a database of escaped literals (its literal API stops at NUL bytes)."""
 
     name = "hyperscan"
-    releases_gil = True
 
     def __init__(self, literals: tuple[bytes, ...]) -> None:
         self._hs = importlib.import_module("hyperscan")
@@ -86,7 +84,6 @@ class PythonEngine:
     """
 
     name = "python"
-    releases_gil = False
 
     def __init__(self, literals: tuple[bytes, ...]) -> None:
         self._literals = literals

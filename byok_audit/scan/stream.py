@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from byok_audit.scan.engine import LiteralEngine
@@ -70,25 +69,41 @@ def iter_chunks(read: Reader, size: int) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
-_PARALLEL_MIN = 1 << 20
-_pool: ThreadPoolExecutor | None = None
+_MARK_EVERY = 1 << 16
 
 
-def _find_and_count(
-    engine: LiteralEngine, buf: bytearray, begin: int, new: int, fill: int
-) -> tuple[list[tuple[int, int]], int]:
-    """Matches in ``buf[begin:fill]`` and newlines in ``buf[new:fill]``, side by side when it pays.
+class _Lines:
+    """Line numbers for a sliding buffer: newline counts at checkpoints every 64 KiB.
 
-    Hyperscan releases the GIL while it scans, so counting lines on this thread meanwhile is free.
+    Each byte is counted once, when it arrives; a line number is then a checkpoint plus a count of
+    at most 64 KiB, so finding a match's line costs nothing like recounting the buffer.
     """
-    global _pool
-    if getattr(engine, "releases_gil", False) and fill - new >= _PARALLEL_MIN:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="byok-scan")
-        future = _pool.submit(engine.find, buf, begin, fill)
-        newlines = buf.count(b"\n", new, fill)
-        return future.result(), newlines
-    return engine.find(buf, begin, fill), buf.count(b"\n", new, fill)
+
+    def __init__(self) -> None:
+        self.offsets = [0]  # stream offsets of checkpoints
+        self.counts = [0]  # newlines before each checkpoint
+
+    def extend(self, buf: bytearray, base: int, stop: int) -> None:
+        """Count the newlines of ``buf`` from the last checkpoint to stream offset ``stop``."""
+        at, total = self.offsets[-1], self.counts[-1]
+        while at < stop:
+            step = min(stop, at + _MARK_EVERY)
+            total += buf.count(b"\n", at - base, step - base)
+            at = step
+            self.offsets.append(at)
+            self.counts.append(total)
+
+    def line(self, buf: bytearray, base: int, offset: int) -> int:
+        mark = bisect_right(self.offsets, offset) - 1
+        start = self.offsets[mark]
+        return self.counts[mark] + buf.count(b"\n", start - base, offset - base) + 1
+
+    def forget(self, buf: bytearray, base: int, before: int) -> None:
+        """Move the first checkpoint to ``before``, where the buffer is about to start."""
+        mark = bisect_right(self.offsets, before) - 1
+        total = self.counts[mark] + buf.count(b"\n", self.offsets[mark] - base, before - base)
+        self.offsets[: mark + 1] = [before]
+        self.counts[: mark + 1] = [total]
 
 
 def scan_stream(
@@ -106,7 +121,7 @@ def scan_stream(
     base = 0  # stream offset of buf[0]
     scanned = 0  # every match ending at or before this offset has been found
     pending: list[tuple[int, int, int]] = []  # (start, -end, literal), sorted before release
-    newlines = 0  # newlines in the stream before offset ``scanned``
+    lines = _Lines()
     while True:
         with memoryview(buf) as view, view[fill:] as free:
             count = read(free)
@@ -115,9 +130,8 @@ def scan_stream(
         stop = base + fill
         if stop > scanned:
             begin = max(base, scanned - longest + 1)
-            found, added = _find_and_count(engine, buf, begin - base, scanned - base, fill)
-            newlines += added
-            for position, literal in found:
+            lines.extend(buf, base, stop)
+            for position, literal in engine.find(buf, begin - base, fill):
                 start = base + position
                 end = start + lengths[literal]
                 if end > scanned:
@@ -127,18 +141,11 @@ def scan_stream(
             pending.sort()
             limit = stop if eof else stop - longest - context
             ready = bisect_right(pending, (limit, 0, len(lengths)))
-            # line numbers counted back from the end of the buffer, whose line is known
-            lines = []
-            cursor, before = stop, newlines
-            for start, _, _ in reversed(pending[:ready]):
-                before -= buf.count(b"\n", start - base, cursor - base)
-                cursor = start
-                lines.append(before + 1)
-            lines.reverse()
-            for (start, negative_end, literal), line in zip(pending[:ready], lines, strict=True):
+            for start, negative_end, literal in pending[:ready]:
                 window_start = max(base, start - context)
                 window_end = min(stop, -negative_end + context)
                 window = bytes(buf[window_start - base : window_end - base])
+                line = lines.line(buf, base, start)
                 yield Match(start, -negative_end, literal, line, window, window_start)
             del pending[:ready]
         if eof:
@@ -147,6 +154,7 @@ def scan_stream(
         if pending:
             keep = min(keep, pending[0][0] - context)
         if keep > base and fill > chunk_size // 2:
+            lines.forget(buf, base, keep)
             tail = stop - keep
             buf[:tail] = buf[keep - base : fill]
             fill, base = tail, keep
