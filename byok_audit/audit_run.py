@@ -61,7 +61,8 @@ def free_port() -> int:
 
 
 def _outcome(calls: list[HttpCall]) -> Literal["ok", "refused", "error"]:
-    if any(c.error or (c.status or 0) >= 500 for c in calls):
+    """``error`` only when the harness got no answer; a target's 4xx or 5xx is an observed refusal."""
+    if any(c.error for c in calls):
         return "error"
     if any((c.status or 0) >= 400 for c in calls):
         return "refused"
@@ -203,7 +204,7 @@ class AuditRun:
     ) -> Iterator[StepRecord]:
         """Record one step: its window, the driver calls inside it, and its outcome.
 
-        The outcome is derived from the calls (any 5xx or failure: error; any 4xx: refused) unless the
+        The outcome is derived from the calls (no answer: error; any 4xx/5xx: refused) unless the
         body set ``record.outcome``. A HarnessError inside marks the step ``error`` and propagates.
         """
         if self._current is not None:

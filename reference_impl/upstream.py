@@ -115,6 +115,14 @@ def usage_from_json(body: bytes) -> Usage:
     )
 
 
+def _is_json_object(body: bytes) -> bool:
+    """A reply we relay must at least parse: a truncated body is the provider's failure, not a 200."""
+    try:
+        return isinstance(json.loads(body), dict)
+    except ValueError:
+        return False
+
+
 def _provider_error_type(body: bytes) -> str | None:
     """Anthropic's enumerated error type (e.g. `invalid_request_error`), never its message."""
     try:
@@ -245,6 +253,13 @@ class AnthropicUpstream:
             raise _unreachable() from None
         if response.status_code != 200:
             raise map_provider_status(response.status_code, response.headers, response.content)
+        if not _is_json_object(response.content):
+            raise UpstreamError(
+                502,
+                "provider_malformed_reply",
+                "the provider's reply was not valid JSON",
+                upstream_status=200,
+            )
         return UpstreamReply(200, response.content, usage_from_json(response.content))
 
     async def open_stream(self, api_key: ApiKey, payload: dict[str, Any]) -> UpstreamStream:

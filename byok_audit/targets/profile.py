@@ -197,6 +197,11 @@ class Profile(Strict):
             key_column=db.key_column if db else None,
             models=self.provider.models,
             out_of_scope=self.out_of_scope,
+            master_secret_set=self.start is not None
+            and any(
+                "master_secret" in placeholders(text)
+                for text in [*self.start.command, *self.start.env.values()]
+            ),
         )
 
 

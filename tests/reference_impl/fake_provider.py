@@ -254,6 +254,10 @@ class _ProviderHandler(BaseHTTPRequestHandler):
             payload = {"type": "error", "error": {"type": kind, "message": PROVIDER_BODY_CANARY}}
             self._send(status, json.dumps(payload).encode(), headers)
             return
+        if mode == "malformed":
+            truncated = json.dumps({"type": "message", "content": [{"text": PROVIDER_BODY_CANARY}]})
+            self._send(200, truncated[: len(truncated) // 2].encode())
+            return
         request = json.loads(body)
         if request.get("stream"):
             stream = sse_events(

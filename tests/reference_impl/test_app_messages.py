@@ -121,6 +121,18 @@ def test_provider_errors_map_cleanly_without_retries(
     assert_secret_absent(response.content, key, where="an error response")
 
 
+def test_a_truncated_provider_reply_is_a_502_not_a_relayed_200(
+    server: RefServer, provider: FakeProvider
+) -> None:
+    _, headers, _ = _user_with_key(server)
+    provider.reset("malformed")
+    response = _ask(server, headers, stream=False)
+    assert response.status_code == 502
+    assert response.json()["error"]["type"] == "provider_malformed_reply"
+    assert len(provider.calls) == 1
+    assert PROVIDER_BODY_CANARY not in response.text
+
+
 def test_no_stored_key_means_no_upstream_call(server: RefServer, provider: FakeProvider) -> None:
     _, headers = server.signup()
     response = _ask(server, headers)

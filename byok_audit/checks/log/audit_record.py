@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import performed_steps, plural, same_model, step_ref
@@ -21,6 +22,9 @@ _FIELDS = {
 }
 _STATUS = re.compile(r"(^|[_.])(status|outcome|result)(_?code)?$")
 _MODEL = re.compile(r"model")
+#: Seconds a record's time may fall outside its step's window: log clocks round, and a server may
+#: write the record just after the client read the last byte.
+SLACK = 0.25
 _TOKENS = re.compile(r"token")
 
 
@@ -49,10 +53,28 @@ class Record:
     def missing(self) -> list[str]:
         return [name for name, pattern in _FIELDS.items() if not self._values(pattern)]
 
-    def serves(self, model: str | None) -> bool:
-        """Model, token counts and status present; the model (when the step named one) matches."""
+    def timestamp(self) -> float | None:
+        """The record's time as a Unix timestamp, when a time field holds ISO 8601 or epoch seconds."""
+        for value in self._values(_FIELDS["time"]):
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 1e9:
+                return float(value) / (1000.0 if value > 1e12 else 1.0)
+            if isinstance(value, str):
+                try:
+                    return datetime.fromisoformat(value).timestamp()
+                except ValueError:
+                    continue
+        return None
+
+    def serves(self, step: StepRecord) -> bool:
+        """Model, token counts and status present; the model (when the step named one) matches; a
+        record with a readable time was written during the step (give or take :data:`SLACK`)."""
         if not (self.has_tokens and self.has_status):
             return False
+        when = self.timestamp()
+        if when is not None and not step.started - SLACK <= when <= step.ended + SLACK:
+            return False
+        model = step.params.get("model")
+        model = model if isinstance(model, str) else None
         if model is None:
             return bool(self.models())
         return any(same_model(model, m) for m in self.models())
@@ -98,14 +120,12 @@ def records(file: CapturedFile) -> Iterator[Record]:
 
 
 def _match(steps: list[StepRecord], found: list[Record]) -> dict[int, Record]:
-    """Greedy in-order matching: each step takes the next unused record that serves its model."""
+    """Greedy in-order matching: each step takes the next unused record that serves it."""
     matched: dict[int, Record] = {}
     position = 0
     for step in steps:
-        model = step.params.get("model")
-        wanted = model if isinstance(model, str) else None
         for index in range(position, len(found)):
-            if found[index].serves(wanted):
+            if found[index].serves(step):
                 matched[step.index] = found[index]
                 position = index + 1
                 break
@@ -129,9 +149,10 @@ def audit_record(bundle: EvidenceBundle) -> Verdict:
     by line: a JSON object (also after a text prefix such as ``INFO app:``) or a line with at least
     three ``key=value`` pairs is a structured record. A record serves a prompt step when it has a field
     whose name contains ``model`` equal to the step's model (or its dated snapshot), an integer field
-    whose name contains ``token``, and a status/outcome/result field. Completed (``ok``) prompt steps
-    are matched in order, each to the next unused serving record of one source (the source matching
-    most steps is judged). Every step matched: PASS, or WARN when the records lack time, user or latency
+    whose name contains ``token``, and a status/outcome/result field; when the record carries a readable
+    time (ISO 8601 or epoch) it must fall inside the step's window, so a refused request's record is
+    never taken for a completed one's. Completed (``ok``) prompt steps are matched in order, each to the
+    next unused serving record of one source (the source matching most steps is judged). Every step matched: PASS, or WARN when the records lack time, user or latency
     fields. Any step unmatched: FAIL; logs with no structured line at all: FAIL, with that explanation.
     """
     sources = [f for f in bundle.files if not f.missing]

@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime
 
 from byok_audit.checks.log.audit_record import audit_record
 from byok_audit.models.finding import Status
@@ -7,9 +8,14 @@ from tests import builders as b
 MODEL = "claude-sonnet-4-5"
 
 
-def record(model=MODEL, **extra):
+def at(step_index: int) -> str:
+    """An ISO time inside the window of builder step ``step_index`` (started 1000 + index)."""
+    return datetime.fromtimestamp(1000.2 + step_index, UTC).isoformat()
+
+
+def record(model=MODEL, step=0, **extra):
     fields = {
-        "ts": "2026-01-01T00:00:00Z",
+        "ts": at(step),
         "user": "u1",
         "model": model,
         "usage": {"input_tokens": 12, "output_tokens": 7},
@@ -26,14 +32,14 @@ def run(log: str, *models: str, missing=False):
 
 
 def test_one_full_record_per_request_passes():
-    log = "\n".join(["INFO starting", record(), "INFO app: " + record("claude-haiku-4-5")])
+    log = "\n".join(["INFO starting", record(), "INFO app: " + record("claude-haiku-4-5", step=1)])
     result = run(log, MODEL, "claude-haiku-4-5")
     assert result.status == Status.PASS
     assert {e.ref for e in result.evidence} == {"app.log:2", "app.log:3"}
 
 
 def test_key_value_records_count():
-    line = f"ts=2026-01-01T00:00:00Z user=u1 model={MODEL}-20250929 input_tokens=12 output_tokens=7 duration_ms=85 status=ok"
+    line = f"ts={at(0)} user=u1 model={MODEL}-20250929 input_tokens=12 output_tokens=7 duration_ms=85 status=ok"
     assert run(line).status == Status.PASS
 
 
@@ -47,6 +53,22 @@ def test_a_request_without_record_fails():
     result = run(record(), MODEL, MODEL)
     assert result.status == Status.FAIL
     assert "1 of 2" in result.summary
+
+
+def test_a_refused_requests_record_is_not_taken_for_a_later_completed_one():
+    steps = [
+        b.step("prompt", 0, params={"model": MODEL}),
+        b.step("prompt", 1, params={"model": MODEL}, outcome="refused"),
+        b.step("prompt", 2, params={"model": MODEL}),
+    ]
+    log = "\n".join([record(step=0), record(step=1, status=429), record(step=2)])
+    result = audit_record.run(b.bundle(steps=steps, files=[b.captured(log)]))
+    assert result.status == Status.PASS
+    assert {e.ref for e in result.evidence} == {"app.log:1", "app.log:3"}
+
+
+def test_a_record_written_outside_the_request_does_not_count():
+    assert run(record(step=5)).status == Status.FAIL
 
 
 def test_record_without_token_counts_does_not_count():
