@@ -24,6 +24,8 @@ EMBEDDED_MAGIC: dict[bytes, str] = {b"\x1f\x8b\x08": "gzip", b"\x28\xb5\x2f\xfd"
 
 #: Default cap on the decompressed size of one compressed stream.
 DEFAULT_CAP = 1 << 30
+#: Words in a problem report that mean data was left unscanned because of the cap.
+CAPPED = "output capped"
 
 
 def sniff(head: bytes) -> str | None:
@@ -156,7 +158,7 @@ def inflate(
                 return
             if total + len(block) > cap:
                 yield block[: cap - total]
-                on_problem(f"{kind} output capped at {cap} bytes (possible decompression bomb)")
+                on_problem(f"{kind} {CAPPED} at {cap} bytes (possible decompression bomb)")
                 return
             total += len(block)
             yield block

@@ -21,6 +21,7 @@ from byok_audit.models.canary import Canary, CanaryTable, fingerprint
 from byok_audit.models.evidence import CapturedFile, DbSnapshot, Exchange, Headers, header_values
 from byok_audit.scan import shapes as key_shapes
 from byok_audit.scan.decode import (
+    CAPPED,
     DEFAULT_CAP,
     EMBEDDED_MAGIC,
     content_codings,
@@ -97,7 +98,7 @@ class _BytesSource:
             yield read
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _FileSource:
     path: Path
     chunk_size: int
@@ -106,7 +107,8 @@ class _FileSource:
 
     @contextmanager
     def open(self, offset: int = 0) -> Iterator[Reader]:
-        report = self.progress if offset == 0 else None
+        # progress follows the first pass only; later passes (inflating, joining deltas) re-read
+        report, self.progress = self.progress, None
         done = 0
         size = self.chunk_size
         with self.path.open("rb", buffering=0) as handle:
@@ -169,8 +171,9 @@ class Scanner:
 
     Construction only derives the literals (milliseconds); the engine is compiled on first use and
     shared by every scanner with the same literals. ``warnings`` collects what could not be scanned
-    completely (unreadable files, damaged or capped compressed streams). Not safe to share between
-    threads while scanning.
+    completely (damaged or capped compressed streams, undecodable bodies, unreadable files);
+    ``unreadable`` lists the files that could not be read at all. Not safe to share between threads
+    while scanning.
     """
 
     def __init__(
@@ -267,22 +270,26 @@ class Scanner:
         ``unreadable`` (and ``warnings``) so one bad file does not hide the rest.
         """
         hits: list[Hit] = []
+        known = len(self.unreadable)
         for path in iter_files(paths, self.unreadable):
             try:
                 hits.extend(self.scan_file(path))
             except OSError as exc:
                 self.unreadable.append(f"{path}: {exc.strerror or exc}")
-        self.warnings.extend(f"not scanned: {problem}" for problem in self.unreadable)
+        self.warnings.extend(f"not scanned: {problem}" for problem in self.unreadable[known:])
         return _ordered(hits)
 
     def scan_exchange(self, exchange: Exchange) -> list[Hit]:
-        """Everything the target sent and received in one exchange."""
+        """Everything the target sent and received in one HTTP exchange (headers, query, bodies).
+
+        Stream messages (WebSocket, TCP) are not included: scan them with :meth:`scan_bytes`.
+        """
         return _ordered(
             self._exchange_side(exchange, "request") + self._exchange_side(exchange, "response")
         )
 
     def scan_request(self, exchange: Exchange) -> list[Hit]:
-        """Only what the target sent: path, query, request headers and body, client messages."""
+        """Only what the target sent: path, query, request headers and body."""
         return _ordered(self._exchange_side(exchange, "request"))
 
     def scan_captured(self, captured: CapturedFile) -> list[Hit]:
@@ -310,10 +317,6 @@ class Scanner:
             headers, body = exchange.response_headers, exchange.response_body
         hits += self._headers(headers, f"{prefix} {side} header")
         hits += self._body(body, headers, f"{prefix} {side} body")
-        for number, message in enumerate(exchange.messages):
-            if message.from_client == (side == "request"):
-                who = "client" if message.from_client else "server"
-                hits += self.scan_bytes(message.content, f"{prefix} message {number} {who}")
         return hits
 
     def _headers(self, headers: Headers, prefix: str) -> list[Hit]:
@@ -399,9 +402,11 @@ class Scanner:
             inflated = _InflatedSource(kind, source, offset, self.max_decompressed, self.chunk_size)
             member = name if offset == 0 else f"{name}!{kind}@{offset}"
             hits += self._scan(inflated, member, f"{layers}{kind}+", depth + 1)
-            # a compressed file that does not inflate is worth a word; a blob-like byte pattern is not
-            if offset == 0 and kind != "zlib" and inflated.problems:
-                self.warnings.append(f"{member}: {inflated.problems[0]}")
+            # a compressed file that does not inflate is worth a word, a blob-like byte pattern that
+            # does not is not; a capped stream always is (something was left unscanned)
+            for problem in inflated.problems:
+                if CAPPED in problem or (offset == 0 and kind != "zlib"):
+                    self.warnings.append(f"{member}: {problem}")
         return hits
 
     def _joined(self, source: _Source, name: str, layers: str) -> list[Hit]:
