@@ -233,13 +233,19 @@ def test_the_decompression_cap_is_reported(tmp_path: Path) -> None:
     assert scanner.scan_paths([bomb]) == []
     assert "capped" in scanner.warnings[0]
     assert [h.form for h in _scanner().scan_paths([bomb])] == ["gzip+raw"]
+    embedded = _scanner(max_decompressed=1 << 20)
+    assert embedded.scan_bytes(b"row " + bomb.read_bytes(), "db") == []
+    assert embedded.warnings[0].startswith("db!gzip@4: gzip output capped")
 
 
-def test_progress_is_reported_per_file(tmp_path: Path) -> None:
+def test_progress_is_reported_once_per_file(tmp_path: Path) -> None:
     (tmp_path / "a.log").write_bytes(b"x" * 5000)
+    (tmp_path / "b.log.gz").write_bytes(gzip.compress(os.urandom(3000)))
     seen: list[tuple[str, int]] = []
     Scanner(canaries(), chunk_size=1024, on_progress=lambda s, n: seen.append((s, n))).scan_paths(
         [tmp_path]
     )
-    assert seen[-1] == (str(tmp_path / "a.log"), 5000)
-    assert len(seen) == 5
+    size = (tmp_path / "b.log.gz").stat().st_size
+    assert [n for s, n in seen if s.endswith("a.log")] == [1024, 2048, 3072, 4096, 5000]
+    assert [n for s, n in seen if s.endswith(".gz")][-1] == size, "inflating does not restart it"
+    assert len([n for s, n in seen if s.endswith(".gz")]) == -(-size // 1024)
