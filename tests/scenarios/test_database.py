@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from byok_audit.scenarios.database import SqliteDatabase
+from byok_audit.scenarios.database import PG_RAW_REASON, PostgresDatabase, SqliteDatabase
 
 
 @pytest.fixture
@@ -74,3 +74,30 @@ def test_tables_reads_committed_state(live_db) -> None:
     assert [r[0] for r in rows] == [b"u1"]
     with closing(sqlite3.connect(path)) as check:
         assert check.execute("SELECT count(*) FROM keys").fetchone() == (1,)
+
+
+def test_postgres_snapshot_is_logical_and_says_raw_bytes_were_not_examined(
+    postgres_dsn: str,
+) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE keys (user_id text PRIMARY KEY, record bytea, label text)")
+        conn.execute("INSERT INTO keys VALUES ('u1', %s, 'alpha')", (b"\x01RECORD-ONE",))
+    db = PostgresDatabase(postgres_dsn)
+    snap = db.snapshot("pg", 2)
+    assert snap.error is None and snap.engine == "postgresql"
+    assert snap.raw_files == [] and snap.raw_unavailable_reason == PG_RAW_REASON
+    table = snap.table("keys")
+    assert table is not None and [b"u1", b"\x01RECORD-ONE", b"alpha"] in table.rows
+    assert "-- table keys (user_id, record, label)" in snap.logical_dump
+    assert "RECORD-ONE" in snap.logical_dump
+    assert db.update_row("keys", "record", b"\x01RECORD-ONE", {"record": b"\x01RECORD-XXX"}) == 1
+    assert db.tables()["keys"][1] == [[b"u1", b"\x01RECORD-XXX", b"alpha"]]
+
+
+def test_postgres_snapshot_of_an_unreachable_server_is_an_error() -> None:
+    snap = PostgresDatabase("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1").snapshot(
+        "x", 0
+    )
+    assert snap.error is not None and "cannot reach" in snap.error
