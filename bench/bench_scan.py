@@ -304,11 +304,18 @@ def bench(size: int, workdir: Path, args: argparse.Namespace) -> None:
     print(f"{'tool':<40} {'MiB':>7} {'seconds':>8} {'MiB/s':>8} {'vs rg':>7} {'peak RSS':>9}")
     for name, nbytes, seconds, rss in rows:
         speed = nbytes / seconds
-        ratio = f"{speed / base_speed:.3g}x" if base_speed else "-"
-        memory = f"{rss / MiB:.0f} MiB" if rss else "-"
-        print(
-            f"{name:<40} {nbytes / MiB:>7.0f} {seconds:>8.2f} {speed / MiB:>8.3g} {ratio:>7} {memory:>9}"
+        relative = speed / base_speed if base_speed else None
+        ratio = (
+            "-"
+            if relative is None
+            else f"{relative:.2f}x"
+            if relative >= 0.01
+            else f"{relative:.0e}x"
         )
+        rate = speed / MiB
+        shown = f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
+        memory = f"{rss / MiB:.0f} MiB" if rss else "-"
+        print(f"{name:<40} {nbytes / MiB:>7.0f} {seconds:>8.2f} {shown:>8} {ratio:>7} {memory:>9}")
     print()
     for note in notes:
         print(note)
