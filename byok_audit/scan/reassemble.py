@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from byok_audit.scan.engine import LiteralEngine
 from byok_audit.scan.stream import Match, Reader, chunk_reader, iter_chunks, scan_stream
 
-#: The literal whose presence makes a source worth reassembling (``"delta"`` and ``\"delta\"`` alike).
-MARKER = b'"delta'
+#: Literals whose presence makes a source worth reassembling: a ``"delta":`` key, plain or escaped
+#: inside a JSON string (``"delta_ms":`` and other look-alike keys do not count).
+MARKERS = (b'"delta":', b'\\"delta\\":')
 
 _MAX_LINE = 1 << 20
 _BATCH = 1 << 16
@@ -105,7 +106,7 @@ def _payloads(text: str) -> Iterator[object]:
 
 
 def _texts_of_line(line: bytes, depth: int = 0) -> list[str]:
-    if MARKER not in line and b'delta\\"' not in line:
+    if not any(marker in line for marker in MARKERS):
         return []
     texts: list[str] = []
     for value in _payloads(line.decode("utf-8", errors="replace")):
@@ -115,7 +116,7 @@ def _texts_of_line(line: bytes, depth: int = 0) -> list[str]:
         elif depth == 0 and isinstance(value, dict):
             # a log record whose field holds a whole captured stream as a string
             for field in value.values():
-                if isinstance(field, str) and '"delta' in field:
+                if isinstance(field, str) and '"delta":' in field:
                     for inner in field.splitlines():
                         texts.extend(_texts_of_line(inner.encode(), depth + 1))
     return texts

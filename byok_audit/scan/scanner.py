@@ -32,7 +32,7 @@ from byok_audit.scan.decode import (
 from byok_audit.scan.engine import LiteralEngine, choose, compile_literals
 from byok_audit.scan.hits import Hit
 from byok_audit.scan.needles import MIN_LITERAL, TEXT_ROLES, needles_for
-from byok_audit.scan.reassemble import MARKER, scan_joined
+from byok_audit.scan.reassemble import MARKERS, scan_joined
 from byok_audit.scan.redact import excerpt
 from byok_audit.scan.stream import Match, Reader, chunk_reader, scan_stream
 
@@ -239,7 +239,8 @@ class Scanner:
                 slot(magic).append(_MagicTarget(kind))
         text_owners = [i for i, c in enumerate(self.canaries) if c.role in TEXT_ROLES]
         if text_owners:
-            slot(MARKER).append(_MarkerTarget())
+            for marker in MARKERS:
+                slot(marker).append(_MarkerTarget())
         self._literals = tuple(index)
         self._lengths = [len(literal) for literal in self._literals]
         self._engine: LiteralEngine | None = None
