@@ -24,6 +24,17 @@ _EMBEDDED = re.compile(r"!.*@(\d+)$")
 Keep = Callable[[Hit], bool]
 
 
+def not_examined(skipped: list[tuple[str, str]]) -> str:
+    """Snapshots whose raw bytes could not be examined, grouped by reason (one clause per reason)."""
+    by_reason: dict[str, list[str]] = {}
+    for label, reason in skipped:
+        by_reason.setdefault(reason, []).append(label)
+    return "; ".join(
+        f"{plural(len(labels), 'snapshot')} ({', '.join(repr(label) for label in labels)}): {reason}"
+        for reason, labels in by_reason.items()
+    )
+
+
 @dataclass
 class AtRest:
     """What a scan of every snapshot found, and what it covered."""
@@ -33,7 +44,7 @@ class AtRest:
     logical_bytes: int = 0
     raw_files: int = 0
     raw_bytes: int = 0
-    raw_not_applicable: list[str] = field(default_factory=list)
+    raw_not_applicable: list[tuple[str, str]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
     def examined(self) -> str:
@@ -42,7 +53,7 @@ class AtRest:
             f"{plural(self.raw_files, 'raw file')} {size(self.raw_bytes)})"
         )
         if self.raw_not_applicable:
-            text += "; raw bytes not examined for " + "; ".join(self.raw_not_applicable)
+            text += "; raw bytes not examined for " + not_examined(self.raw_not_applicable)
         return text
 
 
@@ -114,9 +125,7 @@ def scan_at_rest(bundle: EvidenceBundle, scan: Scanner, keep: Keep) -> AtRest:
             found.raw_bytes += sum(len(f.content) for f in snapshot.raw_files)
             found.refs += _raw(bundle, snapshot, scan, keep)
         elif snapshot.raw_unavailable_reason:
-            found.raw_not_applicable.append(
-                f"'{snapshot.label}' ({snapshot.engine}): {snapshot.raw_unavailable_reason}"
-            )
+            found.raw_not_applicable.append((snapshot.label, snapshot.raw_unavailable_reason))
         else:
             found.failed.append(
                 f"snapshot '{snapshot.label}' ({snapshot.engine}) has no raw files and gives no reason"

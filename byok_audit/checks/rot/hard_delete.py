@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import capped
+from byok_audit.checks.enc.at_rest import not_examined
 from byok_audit.checks.enc.stored import (
     held_key,
     is_own,
@@ -55,7 +56,8 @@ def hard_delete(bundle: EvidenceBundle) -> Verdict:
         raise EvidenceMissing("needs a successful delete_key step by a user who held a key")
     logical: list[EvidenceRef] = []
     raw: list[EvidenceRef] = []
-    examined, not_applicable = [], []
+    examined: list[str] = []
+    not_applicable: list[tuple[str, str]] = []
     for delete in deletes:
         put = previous_put(bundle, str(delete.user), delete.index)
         if put is None:  # held_key found one, so a put exists; kept for the type checker
@@ -79,7 +81,7 @@ def hard_delete(bundle: EvidenceBundle) -> Verdict:
                     )
                 )
         if found.raw_not_applicable:
-            not_applicable.append(f"'{after.label}': {found.raw_not_applicable}")
+            not_applicable.append((after.label, found.raw_not_applicable))
         else:
             examined.append(f"'{after.label}': {found.raw_examined}")
     summary = f"{len(deletes)} delete(s) checked in {column} ({column.how})"
@@ -87,7 +89,7 @@ def hard_delete(bundle: EvidenceBundle) -> Verdict:
         f"raw files examined: {'; '.join(examined)}" if examined else "raw files not examined"
     )
     if not_applicable:
-        raw_part += f"; raw bytes NOT_APPLICABLE for {'; '.join(not_applicable)}"
+        raw_part += f"; raw bytes NOT_APPLICABLE for {not_examined(not_applicable)}"
     if logical or raw:
         counts = f"{len(logical)} logical copy/flag(s), {len(raw)} raw hit(s)"
         return Verdict.failed(

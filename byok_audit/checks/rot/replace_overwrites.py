@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import capped
+from byok_audit.checks.enc.at_rest import not_examined
 from byok_audit.checks.enc.stored import (
     key_column,
     previous_put,
@@ -45,7 +46,8 @@ def replace_overwrites(bundle: EvidenceBundle) -> Verdict:
             "needs a replace: a user puts a key, then puts a different key canary (both 2xx)"
         )
     refs: list[EvidenceRef] = []
-    examined, not_applicable = [], []
+    examined: list[str] = []
+    not_applicable: list[tuple[str, str]] = []
     for replace in found:
         put = previous_put(bundle, replace.user, replace.step.index)
         if put is None:
@@ -58,7 +60,7 @@ def replace_overwrites(bundle: EvidenceBundle) -> Verdict:
         left = residue(after, old, column, what)
         refs += left.logical + left.raw
         if left.raw_not_applicable:
-            not_applicable.append(f"'{after.label}': {left.raw_not_applicable}")
+            not_applicable.append((after.label, left.raw_not_applicable))
         else:
             examined.append(f"'{after.label}': {left.raw_examined}")
     summary = f"{len(found)} replace(s) checked in {column} ({column.how})"
@@ -66,7 +68,7 @@ def replace_overwrites(bundle: EvidenceBundle) -> Verdict:
         f"raw files examined: {'; '.join(examined)}" if examined else "raw files not examined"
     )
     if not_applicable:
-        raw_part += f"; raw bytes NOT_APPLICABLE for {'; '.join(not_applicable)}"
+        raw_part += f"; raw bytes NOT_APPLICABLE for {not_examined(not_applicable)}"
     if refs:
         return Verdict.failed(f"replaced records remain: {summary}; {raw_part}", capped(refs))
     clean = "no copy of a replaced record in any table"

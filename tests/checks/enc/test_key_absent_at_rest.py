@@ -82,7 +82,7 @@ def test_dump_only_snapshot_is_judged_and_says_raw_was_not_examined() -> None:
     story.snapshots = [clean]
     result = key_absent_at_rest.run(story.bundle())
     assert result.status == Status.PASS
-    assert "raw bytes not examined for 'pg' (postgresql): pg_dump only" in result.summary
+    assert "raw bytes not examined for 1 snapshot ('pg'): pg_dump only" in result.summary
 
     leaked = clean.model_copy(
         update={"logical_dump": "x\nINSERT INTO k VALUES ('" + value.encode().hex() + "');\n"}

@@ -101,7 +101,9 @@ def test_postgresql_judges_the_logical_side_and_says_raw_was_not_applicable() ->
     story.snap("after-delete", engine="postgresql", raw_unavailable_reason="pg_dump only")
     result = hard_delete.run(story.bundle())
     assert result.status == Status.PASS
-    assert "raw bytes NOT_APPLICABLE for 'after-delete': pg_dump only" in result.summary
+    assert (
+        "raw bytes NOT_APPLICABLE for 1 snapshot ('after-delete'): pg_dump only" in result.summary
+    )
 
 
 def test_missing_evidence_is_an_error() -> None:
