@@ -46,4 +46,3 @@ def test_reference_server_on_postgres(tmp_path: Path, postgres_dsn: str) -> None
         assert checks[check_id]["status"] == "PASS"
         assert "PostgreSQL" in checks[check_id]["summary"] or "raw" in checks[check_id]["summary"]
     assert result.exit_code == 0
-    print({k: c["summary"] for k, c in checks.items() if k in ("ENC-01", "ROT-03", "ROT-04")})
