@@ -34,7 +34,7 @@ from byok_audit.scan.hits import Hit
 from byok_audit.scan.needles import MIN_LITERAL, TEXT_ROLES, needles_for
 from byok_audit.scan.reassemble import MARKERS, scan_joined
 from byok_audit.scan.redact import excerpt
-from byok_audit.scan.stream import Match, Reader, chunk_reader, scan_stream
+from byok_audit.scan.stream import Match, Reader, chunk_reader, line_numbers, scan_stream
 
 #: Bytes of context kept around each match: enough to confirm the longest key shape and to mask tokens.
 CONTEXT = 256
@@ -137,7 +137,6 @@ class _InflatedSource:
 
     @contextmanager
     def open(self, offset: int = 0) -> Iterator[Reader]:
-        self.problems.clear()
         with self.inner.open(self.at) as compressed:
             stream = inflate(
                 self.kind,
@@ -376,12 +375,19 @@ class Scanner:
                             embedded.setdefault(match.start, target.kind)
                     else:
                         streamed = True
-        hits = assembler.finish()
+        hits = self._with_lines(source, assembler.finish())
         if depth < MAX_DEPTH:
             hits += self._inflated(source, name, layers, depth, sniff(bytes(head)), embedded)
         if streamed and self._joined_literals:
             hits += self._joined(source, name, layers)
         return hits
+
+    def _with_lines(self, source: _Source, hits: list[Hit]) -> list[Hit]:
+        if not hits:
+            return hits
+        with source.open() as read:
+            lines = line_numbers(read, (hit.offset for hit in hits), self.chunk_size)
+        return [hit.model_copy(update={"line": lines[hit.offset]}) for hit in hits]
 
     def _inflated(
         self,
@@ -405,7 +411,7 @@ class Scanner:
             hits += self._scan(inflated, member, f"{layers}{kind}+", depth + 1)
             # a compressed file that does not inflate is worth a word, a blob-like byte pattern that
             # does not is not; a capped stream always is (something was left unscanned)
-            for problem in inflated.problems:
+            for problem in dict.fromkeys(inflated.problems):  # later passes may meet it again
                 if CAPPED in problem or (offset == 0 and kind != "zlib"):
                     self.warnings.append(f"{member}: {problem}")
         return hits
@@ -511,7 +517,7 @@ class _Assembler:
                 form=f"{self.layers}raw",
                 source=self.source,
                 offset=start,
-                line=match.line,
+                line=0,  # counted after the scan, for sources with hits only
                 excerpt=excerpt(match.window, begin, end, f"shape:{name}#{fp}"),
                 length=stop - start,
             )
@@ -538,7 +544,7 @@ class _Assembler:
             form=f"{self.layers}{form}",
             source=self.source,
             offset=match.start,
-            line=match.line,
+            line=0,  # counted after the scan, for sources with hits only
             excerpt=excerpt(match.window, match.at, end - match.window_start, canary.label),
             length=end - match.start,
         )

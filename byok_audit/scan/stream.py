@@ -1,7 +1,7 @@
 """Scan a byte stream of any size in flat memory, yielding literal matches in order with their context.
 
 Data is read straight into one reused buffer (no per-chunk allocation, no copy from the page cache
-beyond the read itself). Between reads the buffer keeps only a tail of ``longest literal + 2 * context``
+beyond the read itself), and lines are not counted during the scan (see :func:`line_numbers`). Between reads the buffer keeps only a tail of ``longest literal + 2 * context``
 bytes, so a needle straddling a read boundary is still found once, and each match comes with
 ``context`` bytes either side (for confirming key shapes and for excerpts). Matches are released in
 order of start offset (longer first on ties) only once no later match can contain them, which lets the
@@ -25,10 +25,8 @@ class Match:
     start: int  #: offset in the stream
     end: int
     literal: int
-    line: int  #: 1-based line of ``start``
-    window: (
-        bytes  #: the stream from ``window_start`` to ``context`` bytes past ``end`` (or its end)
-    )
+    #: the stream from ``window_start`` to ``context`` bytes past ``end`` (or its end)
+    window: bytes
     window_start: int
 
     @property
@@ -69,43 +67,6 @@ def iter_chunks(read: Reader, size: int) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
-_MARK_EVERY = 1 << 16
-
-
-class _Lines:
-    """Line numbers for a sliding buffer: newline counts at checkpoints every 64 KiB.
-
-    Each byte is counted once, when it arrives; a line number is then a checkpoint plus a count of
-    at most 64 KiB, so finding a match's line costs nothing like recounting the buffer.
-    """
-
-    def __init__(self) -> None:
-        self.offsets = [0]  # stream offsets of checkpoints
-        self.counts = [0]  # newlines before each checkpoint
-
-    def extend(self, buf: bytearray, base: int, stop: int) -> None:
-        """Count the newlines of ``buf`` from the last checkpoint to stream offset ``stop``."""
-        at, total = self.offsets[-1], self.counts[-1]
-        while at < stop:
-            step = min(stop, at + _MARK_EVERY)
-            total += buf.count(b"\n", at - base, step - base)
-            at = step
-            self.offsets.append(at)
-            self.counts.append(total)
-
-    def line(self, buf: bytearray, base: int, offset: int) -> int:
-        mark = bisect_right(self.offsets, offset) - 1
-        start = self.offsets[mark]
-        return self.counts[mark] + buf.count(b"\n", start - base, offset - base) + 1
-
-    def forget(self, buf: bytearray, base: int, before: int) -> None:
-        """Move the first checkpoint to ``before``, where the buffer is about to start."""
-        mark = bisect_right(self.offsets, before) - 1
-        total = self.counts[mark] + buf.count(b"\n", self.offsets[mark] - base, before - base)
-        self.offsets[: mark + 1] = [before]
-        self.counts[: mark + 1] = [total]
-
-
 def scan_stream(
     read: Reader,
     engine: LiteralEngine,
@@ -121,7 +82,6 @@ def scan_stream(
     base = 0  # stream offset of buf[0]
     scanned = 0  # every match ending at or before this offset has been found
     pending: list[tuple[int, int, int]] = []  # (start, -end, literal), sorted before release
-    lines = _Lines()
     while True:
         with memoryview(buf) as view, view[fill:] as free:
             count = read(free)
@@ -130,7 +90,6 @@ def scan_stream(
         stop = base + fill
         if stop > scanned:
             begin = max(base, scanned - longest + 1)
-            lines.extend(buf, base, stop)
             for position, literal in engine.find(buf, begin - base, fill):
                 start = base + position
                 end = start + lengths[literal]
@@ -145,8 +104,7 @@ def scan_stream(
                 window_start = max(base, start - context)
                 window_end = min(stop, -negative_end + context)
                 window = bytes(buf[window_start - base : window_end - base])
-                line = lines.line(buf, base, start)
-                yield Match(start, -negative_end, literal, line, window, window_start)
+                yield Match(start, -negative_end, literal, window, window_start)
             del pending[:ready]
         if eof:
             return
@@ -154,7 +112,33 @@ def scan_stream(
         if pending:
             keep = min(keep, pending[0][0] - context)
         if keep > base and fill > chunk_size // 2:
-            lines.forget(buf, base, keep)
             tail = stop - keep
             buf[:tail] = buf[keep - base : fill]
             fill, base = tail, keep
+
+
+def line_numbers(read: Reader, offsets: Iterable[int], chunk_size: int) -> dict[int, int]:
+    """The 1-based line of each offset, in one pass that stops after the last one.
+
+    Lines are counted only for sources that have hits, after the scan: a clean source (the usual case)
+    costs no counting at all.
+    """
+    wanted = sorted(set(offsets))
+    lines: dict[int, int] = {}
+    buf = bytearray(chunk_size)
+    base = newlines = index = 0
+    with memoryview(buf) as view:
+        while index < len(wanted):
+            count = read(view)
+            if not count:
+                break
+            at = base
+            while index < len(wanted) and wanted[index] <= base + count:
+                newlines += buf.count(b"\n", at - base, wanted[index] - base)
+                at = wanted[index]
+                lines[at] = newlines + 1
+                index += 1
+            newlines += buf.count(b"\n", at - base, count)
+            base += count
+    lines.update((offset, newlines + 1) for offset in wanted[index:])
+    return lines

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from byok_audit.scan.engine import choose, compile_literals
-from byok_audit.scan.stream import chunk_reader, iter_chunks, scan_stream
+from byok_audit.scan.stream import chunk_reader, iter_chunks, line_numbers, scan_stream
 
 LITERALS = (b"needle-one", b"needle", b"dle-on", b"x" * 40)
 LENGTHS = [len(lit) for lit in LITERALS]
@@ -30,7 +30,12 @@ def _scan(
         context=context,
         chunk_size=chunk,
     )
-    return [(m.start, m.literal, m.line, m.window[m.at : m.at + LENGTHS[m.literal]]) for m in found]
+    matches = list(found)
+    lines = line_numbers(chunk_reader(pieces), (m.start for m in matches), chunk)
+    return [
+        (m.start, m.literal, lines[m.start], m.window[m.at : m.at + LENGTHS[m.literal]])
+        for m in matches
+    ]
 
 
 def test_matches_lines_and_order_do_not_depend_on_chunk_size(engine: str) -> None:
@@ -90,3 +95,19 @@ def test_iter_chunks_returns_the_stream() -> None:
 def test_an_empty_stream_has_no_matches(chunk: int) -> None:
     engine = compile_literals("python", LITERALS)
     assert list(scan_stream(chunk_reader([]), engine, LENGTHS, context=8, chunk_size=chunk)) == []
+
+
+def test_line_numbers_stop_after_the_last_offset() -> None:
+    data = b"a\nb\nc\n" * 10
+    consumed = 0
+
+    def read(view: memoryview) -> int:
+        nonlocal consumed
+        count = min(len(view), len(data) - consumed)
+        view[:count] = data[consumed : consumed + count]
+        consumed += count
+        return count
+
+    assert line_numbers(read, [0, 2, 3, 4, 6], 4) == {0: 1, 2: 2, 3: 2, 4: 3, 6: 4}
+    assert consumed == 8
+    assert line_numbers(chunk_reader([data]), [], 4) == {}
