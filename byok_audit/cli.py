@@ -7,10 +7,12 @@ import click
 from byok_audit import CRITERIA_VERSION, __version__
 from byok_audit.checks.catalog import checks_command
 from byok_audit.collect import collect_command
+from byok_audit.matrix import matrix_command
 from byok_audit.report_command import attest_command, report_command, verify_command
 from byok_audit.run_command import run_command
 from byok_audit.scan.command import scan_command
 from byok_audit.scenarios.command import scenarios_command
+from byok_audit.targets.command import init_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +23,7 @@ def main() -> None:
 
 # Each command is registered explicitly, one line each.
 main.add_command(run_command)
+main.add_command(init_command)
 main.add_command(checks_command)
 main.add_command(scenarios_command)
 main.add_command(collect_command)
@@ -28,3 +31,4 @@ main.add_command(scan_command)
 main.add_command(report_command)
 main.add_command(attest_command)
 main.add_command(verify_command)
+main.add_command(matrix_command)
