@@ -6,9 +6,11 @@
 A log of realistic lines is generated with 10 canaries (6 Anthropic keys, an OpenAI key, prompt, response,
 master secret) planted in every form the scanner knows, one planted line per 4 MiB block, plus decoy
 real-shaped keys. The scanner (both engines, shapes mode on) and ``rg -F -f`` / ``grep -F -f`` over the
-same literals run on the whole file; detect-secrets, far slower, runs on a proportional slice. Peak RSS
+same literals run on the whole file (the scanner also on a log of the same size without needles);
+detect-secrets, far slower, runs on a proportional slice. Peak RSS
 is taken for the scanner on the full file and on a quarter of it to show memory stays flat. Throughput
-is MiB of input per second of wall time; ratios are against ripgrep measured in this run.
+is MiB of input per second of wall time, best of 3 runs (detect-secrets: 1); ratios are against
+ripgrep measured in this run.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def decoy_key(rng: random.Random) -> bytes:
 
 
 def generate(path: Path, size: int, needles: list[tuple[str, bytes]], seed: int) -> int:
-    """Write the log; return how many needles were planted."""
+    """Write the log; return how many needles were planted (none when ``needles`` is empty)."""
     rng = random.Random(seed)
     pool = log_lines(rng, 40_000)
     planted = 0
@@ -144,13 +146,18 @@ def generate(path: Path, size: int, needles: list[tuple[str, bytes]], seed: int)
                 block += line
                 if len(block) >= BLOCK:
                     break
-            form, literal = needles[planted % len(needles)]
-            cut = block.rfind(b"\n", 0, rng.randrange(len(block) // 2, len(block))) + 1
-            block[cut:cut] = (
-                b"2026-08-01T00:00:00Z DEBUG value=" + literal + b" form=" + form.encode() + b"\n"
-            )
-            block[:0] = b"2026-08-01T00:00:00Z DEBUG decoy " + decoy_key(rng) + b"\n"
-            planted += 1
+            if needles:
+                form, literal = needles[planted % len(needles)]
+                cut = block.rfind(b"\n", 0, rng.randrange(len(block) // 2, len(block))) + 1
+                block[cut:cut] = (
+                    b"2026-08-01T00:00:00Z DEBUG value="
+                    + literal
+                    + b" form="
+                    + form.encode()
+                    + b"\n"
+                )
+                block[:0] = b"2026-08-01T00:00:00Z DEBUG decoy " + decoy_key(rng) + b"\n"
+                planted += 1
             block = block[: size - written]
             out.write(block)
             written += len(block)
@@ -192,9 +199,23 @@ def run(command: list[str], cwd: Path | None = None) -> tuple[float, int, bytes]
     return elapsed, peak, b"".join(chunks)
 
 
+REPEAT = 3
+
+
+def best_of(command: list[str], repeat: int = REPEAT) -> tuple[float, int, bytes]:
+    """The fastest of ``repeat`` runs (the machine is shared), with the largest peak RSS seen."""
+    runs = [run(command) for _ in range(repeat)]
+    fastest = min(runs, key=lambda r: r[0])
+    return fastest[0], max(r[1] for r in runs), fastest[2]
+
+
 def scanner_run(table_file: Path, log: Path, engine: str) -> dict[str, float]:
-    _, _, output = run([sys.executable, "-c", RUNNER, str(table_file), str(log), engine])
-    return json.loads(output)
+    results = [
+        json.loads(run([sys.executable, "-c", RUNNER, str(table_file), str(log), engine])[2])
+        for _ in range(REPEAT)
+    ]
+    best = min(results, key=lambda r: r["seconds"])
+    return {**best, "rss": max(r["rss"] for r in results)}
 
 
 def main() -> None:
@@ -236,12 +257,15 @@ def bench(size: int, workdir: Path, args: argparse.Namespace) -> None:
 
     log = workdir / "big.log"
     quarter = workdir / "quarter.log"
+    clean = workdir / "clean.log"
     print(
-        f"generating {size / MiB:.0f} MiB and {size / 4 / MiB:.0f} MiB logs in {workdir} …",
+        f"generating {size / MiB:.0f} MiB and {size / 4 / MiB:.0f} MiB logs with planted needles and a "
+        f"{size / MiB:.0f} MiB log without in {workdir} …",
         flush=True,
     )
     planted = generate(log, size, needles, args.seed)
     generate(quarter, size // 4, needles, args.seed)
+    generate(clean, size, [], args.seed)
     roles = ", ".join(sorted({str(c.role) for c in table.canaries}))
     print(
         f"{len(table.canaries)} canaries ({roles}); {len(needles)} literals for the scanner, "
@@ -262,6 +286,15 @@ def bench(size: int, workdir: Path, args: argparse.Namespace) -> None:
             f"{int(result['shapes'])} decoy shape hits"
         )
         if engine == "hyperscan":
+            quiet = scanner_run(table_file, clean, engine)
+            rows.append(
+                (
+                    "byok-audit scan (hyperscan, clean log)",
+                    size,
+                    quiet["seconds"],
+                    int(quiet["rss"]),
+                )
+            )
             small = scanner_run(table_file, quarter, engine)
             notes.append(
                 f"peak RSS (hyperscan engine): {small['rss'] / MiB:.0f} MiB for {size / 4 / MiB:.0f} MiB input, "
@@ -269,7 +302,9 @@ def bench(size: int, workdir: Path, args: argparse.Namespace) -> None:
             )
     rg = shutil.which("rg")
     if rg:
-        seconds, rss, _ = run([rg, "-F", "-a", "-o", "-b", "-n", "-f", str(pattern_file), str(log)])
+        seconds, rss, _ = best_of(
+            [rg, "-F", "-a", "-o", "-b", "-n", "-f", str(pattern_file), str(log)]
+        )
         version = subprocess.run([rg, "--version"], capture_output=True, text=True).stdout.split()[
             1
         ]
@@ -278,7 +313,7 @@ def bench(size: int, workdir: Path, args: argparse.Namespace) -> None:
         notes.append("ripgrep: not installed (apt-get install ripgrep)")
     grep = shutil.which("grep")
     if grep:
-        seconds, rss, _ = run(
+        seconds, rss, _ = best_of(
             [grep, "-F", "-a", "-o", "-b", "-n", "-f", str(pattern_file), str(log)]
         )
         rows.append(("GNU grep -F -f", size, seconds, rss))
