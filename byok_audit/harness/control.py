@@ -10,27 +10,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 
 from byok_audit.models.base import Strict
 from byok_audit.models.canary import Provider
+from byok_audit.models.steps import FaultKind
 
 CONTROL_FILE = "control.json"
 EXCHANGES_FILE = "exchanges.jsonl"
 READY_FILE = "ready.json"
 
-FaultKind = Literal[
-    "unauthorized",  # 401 with the provider's authentication error
-    "rate_limited",  # 429 with retry-after
-    "server_error",  # 500
-    "overloaded",  # 529 (Anthropic overloaded_error; OpenAI gets a 503)
-    "slow",  # wait ``delay`` seconds, then answer normally
-    "timeout",  # hold the request ``delay`` seconds (or until shutdown), then drop it
-    "malformed",  # 200 with a truncated JSON body
-]
-FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
+FAULT_KINDS: tuple[str, ...] = tuple(FaultKind)
 
 
 class IssuedKey(Strict):

@@ -19,7 +19,8 @@ prompt                  user; model; max_tokens; stream; prompt       key: canar
                         (canary id); expect ("ok" | "refused");       key or null; fault: armed fault kind
                         against?                                      or null
 idle                    seconds                                       —
-fault                   kind (401|429|500|529|timeout|slow|           —
+fault                   kind (unauthorized | rate_limited |           —
+                        server_error | overloaded | slow | timeout |
                         malformed); count
 bad_input               user; kind (malformed_key | oauth_token |     canary: id of the submitted secret,
                         invalid_json | oversized_body | unknown_model if any
@@ -56,13 +57,15 @@ class StepAction(StrEnum):
 
 
 class FaultKind(StrEnum):
-    UNAUTHORIZED = "401"
-    RATE_LIMITED = "429"
-    SERVER_ERROR = "500"
-    OVERLOADED = "529"
-    TIMEOUT = "timeout"
-    SLOW = "slow"
-    MALFORMED = "malformed"
+    """What the mock provider does to the next generation call(s) when a ``fault`` step arms it."""
+
+    UNAUTHORIZED = "unauthorized"  # 401 with the provider's authentication error
+    RATE_LIMITED = "rate_limited"  # 429 with retry-after
+    SERVER_ERROR = "server_error"  # 500
+    OVERLOADED = "overloaded"  # 529 (Anthropic overloaded_error; OpenAI gets a 503)
+    SLOW = "slow"  # wait, then answer normally
+    TIMEOUT = "timeout"  # hold the request (until the delay or shutdown), then drop it
+    MALFORMED = "malformed"  # 200 with a truncated JSON body
 
 
 class BadInputKind(StrEnum):

@@ -30,16 +30,6 @@ from byok_audit.scenarios.keyrow import (
 )
 from byok_audit.targets.adapter import TargetAdapter
 
-#: Scenario fault names → the mock provider's fault kinds.
-HARNESS_FAULTS = {
-    FaultKind.UNAUTHORIZED: "unauthorized",
-    FaultKind.RATE_LIMITED: "rate_limited",
-    FaultKind.SERVER_ERROR: "server_error",
-    FaultKind.OVERLOADED: "overloaded",
-    FaultKind.TIMEOUT: "timeout",
-    FaultKind.SLOW: "slow",
-    FaultKind.MALFORMED: "malformed",
-}
 SLOW_SECONDS = 2.0
 OVERSIZED_BYTES = 1024 * 1024
 
@@ -196,7 +186,7 @@ def idle(ctx: ScenarioContext, step: spec.Idle) -> None:
 def fault(ctx: ScenarioContext, step: spec.Fault) -> None:
     with ctx.step("fault", kind=str(step.kind), count=step.count):
         delay = SLOW_SECONDS if step.kind == FaultKind.SLOW else 0.0
-        ctx.proxy().inject_fault(HARNESS_FAULTS[step.kind], count=step.count, delay=delay)
+        ctx.proxy().inject_fault(step.kind, count=step.count, delay=delay)
         ctx.armed_fault = str(step.kind)
 
 
