@@ -15,6 +15,7 @@ Custom steps use :meth:`AuditRun.step`; every call the driver makes inside it is
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import glob
 import os
@@ -39,6 +40,7 @@ from byok_audit.models.evidence import (
     CapturedFile,
     DbSnapshot,
     EvidenceBundle,
+    Exchange,
     HarnessInfo,
     HttpCall,
     ProcessRecord,
@@ -58,6 +60,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def attribute(steps: list[StepRecord], exchanges: list[Exchange]) -> None:
+    """Give each exchange to the last step that started before it: a step's window runs until the
+    next step starts, so a call a platform fires just after answering (a background task) still
+    counts against the request that caused it. Exchanges before the first step stay unattributed."""
+    ordered = sorted(steps, key=lambda s: s.started)
+    starts = [s.started for s in ordered]
+    for step in ordered:
+        step.exchange_ids = []
+    for exchange in exchanges:
+        position = bisect.bisect_right(starts, exchange.started) - 1
+        if position >= 0:
+            ordered[position].exchange_ids.append(exchange.id)
 
 
 def _outcome(calls: list[HttpCall]) -> Literal["ok", "refused", "error"]:
@@ -100,6 +116,7 @@ class AuditRun:
         self.values: dict[str, Any] = {}
         self.started = 0.0
         self._current: StepRecord | None = None
+        self._before_restarts: list[list[CapturedFile]] = []
         self._bundle: EvidenceBundle | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -256,10 +273,15 @@ class AuditRun:
         return key.value
 
     def restart_target(self) -> StepRecord:
-        """Restart the target (same command and environment) as a recorded step."""
+        """Restart the target (same command and environment) as a recorded ``restart`` step.
+
+        Its files are read first: a platform that truncates its log on start would otherwise erase
+        what it wrote before the restart.
+        """
         if self.target is None:
             raise HarnessError("the audit did not start this target, so it cannot restart it")
-        with self.step("restart_target") as record:
+        with self.step("restart") as record:
+            self._before_restarts.append(self._collect_files())
             self.target.restart()
             if self.proxy is not None and self.target.pid is not None:
                 self.proxy.hint_client_pids(self.target.pid)
@@ -324,10 +346,7 @@ class AuditRun:
                 )
         self.proxy.stop()
         exchanges = self.proxy.exchanges()
-        for record in self.steps:
-            record.exchange_ids = [
-                e.id for e in exchanges if record.started <= e.started <= record.ended
-            ]
+        attribute(self.steps, exchanges)
         self._bundle = EvidenceBundle(
             tool_version=__version__,
             criteria_version=CRITERIA_VERSION,
@@ -339,13 +358,28 @@ class AuditRun:
             canaries=self.canaries,
             exchanges=exchanges,
             steps=self.steps,
-            files=self._collect_files(),
+            files=self._files_with_earlier_copies(),
             db_snapshots=self.db_snapshots,
             process=process,
             harness=HarnessInfo(engine=ENGINE, listen=f"127.0.0.1:{self.proxy.port}"),
             errors=self.errors,
         )
         return self._bundle
+
+    def _files_with_earlier_copies(self) -> list[CapturedFile]:
+        """The files as they are now, plus any pre-restart copy whose content the file no longer
+        starts with (truncated or rotated away)."""
+        final = self._collect_files()
+        now = {f.path: f.content for f in final}
+        kept = []
+        for number, earlier in enumerate(self._before_restarts, 1):
+            for copy in earlier:
+                if copy.missing or now.get(copy.path, b"").startswith(copy.content):
+                    continue
+                kept.append(
+                    copy.model_copy(update={"name": f"{copy.name} (before restart {number})"})
+                )
+        return kept + final
 
     def _collect_files(self) -> list[CapturedFile]:
         spec = self.profile.files

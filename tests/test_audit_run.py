@@ -210,8 +210,42 @@ def test_restart_keeps_state_and_records_the_new_process(tmp_path):
         run.put_key("alice", "key-alice-9")
         prompt = run.prompt("alice")
         bundle = run.finish()
-    assert restart.action == "restart_target" and restart.outcome == "ok"
+    assert restart.action == "restart" and restart.outcome == "ok"
     assert bundle.process.restarts == 1 and bundle.process.crashed is False
     [exchange] = bundle.exchanges_of(prompt)
     assert exchange.request_header("x-api-key") == key
     assert exchange.client_pid == bundle.process.pid
+
+
+@pytest.mark.parametrize("truncate", [True, False], ids=["truncating", "appending"])
+def test_a_log_truncated_by_a_restart_keeps_its_earlier_copy(tmp_path, truncate):
+    flags = ["--truncate-log"] if truncate else []
+    profile = load_profile(write_profile(tmp_path, *flags))
+    with AuditRun(profile) as run:
+        run.create_user("alice")
+        run.restart_target()
+        run.create_user("bob")
+        bundle = run.finish()
+    logs = {f.name: f.content for f in bundle.files if f.kind == "log"}
+    earlier = "fake.log (before restart 1)"
+    if truncate:
+        assert set(logs) == {"fake.log", earlier}
+        assert b"/signup" in logs[earlier] and logs["fake.log"].count(b"/signup") == 1
+    else:
+        assert set(logs) == {"fake.log"}  # the appended log still holds everything
+        assert logs["fake.log"].count(b"/signup") == 2
+
+
+def test_an_exchange_belongs_to_the_last_step_that_started_before_it():
+    from byok_audit.audit_run import attribute
+    from tests import builders as b
+
+    prompt = b.step("prompt", 0, started=10.0, ended=10.5)
+    idle = b.step("idle", 1, started=11.0, ended=15.0)
+    during = b.exchange(id=1, started=10.2)
+    after_reply = b.exchange(id=2, started=10.7)  # a background call fired after the reply
+    while_idle = b.exchange(id=3, started=12.0)
+    before_any = b.exchange(id=4, started=5.0)
+    attribute([idle, prompt], [during, after_reply, while_idle, before_any])
+    assert prompt.exchange_ids == [1, 2]
+    assert idle.exchange_ids == [3]

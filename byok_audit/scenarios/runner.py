@@ -28,7 +28,7 @@ def target_database(run: AuditRun) -> Database | None:
     return open_database(path, dsn)
 
 
-def run_scenario(run: AuditRun, scenario: Scenario, database: Database | None) -> ScenarioContext:
+def run_scenario(run: AuditRun, scenario: Scenario, database: Database | None) -> None:
     ctx = ScenarioContext(run, scenario, database)
     run.progress(f"scenario {scenario.id} ({len(scenario.steps)} steps)")
     for number, step in enumerate(scenario.steps, 1):
@@ -45,14 +45,13 @@ def run_scenario(run: AuditRun, scenario: Scenario, database: Database | None) -
             message = run.canaries.redact(str(exc))
             run.errors.append(f"{scenario.id} step {number} ({step.action}): {message}")
             run.progress(f"  step {number} ({step.action}) could not be performed: {message}")
-    return ctx
 
 
 def run_scenarios(run: AuditRun, scenarios: list[Scenario]) -> EvidenceBundle:
     """Perform every scenario in order, then stop the target and assemble the bundle."""
     database = target_database(run)
-    contexts = [run_scenario(run, scenario, database) for scenario in scenarios]
+    for scenario in scenarios:
+        run_scenario(run, scenario, database)
     bundle = run.finish()
     bundle.scenarios = [s.id for s in scenarios]
-    bundle.db_snapshots = [snap for ctx in contexts for snap in ctx.snapshots]
     return bundle

@@ -17,7 +17,7 @@ from byok_audit.audit_run import AuditRun
 from byok_audit.errors import HarnessError
 from byok_audit.harness import Proxy
 from byok_audit.models.canary import Canary, CanaryRole, mint_anthropic_key, mint_oauth_token
-from byok_audit.models.evidence import DbSnapshot, StepRecord
+from byok_audit.models.evidence import StepRecord
 from byok_audit.models.steps import BadInputKind, FaultKind
 from byok_audit.scenarios import model as spec
 from byok_audit.scenarios.database import Database, Rows
@@ -41,7 +41,6 @@ class ScenarioContext:
     run: AuditRun
     scenario: spec.Scenario
     database: Database | None
-    snapshots: list[DbSnapshot] = field(default_factory=list)
     key_cells: dict[str, KeyCell] = field(default_factory=dict)
     current_keys: dict[str, str] = field(default_factory=dict)
     armed_fault: str | None = None
@@ -79,9 +78,8 @@ class ScenarioContext:
 
     def issue_key(self, name: str, user: str) -> Canary:
         """Mint (or reuse) a key canary and make it valid at the mock provider."""
-        key = self.run.canaries.key(self.canary_id(name), self.user(user))
-        self.proxy().issue_keys(key.value)
-        return key
+        self.run.mint_key(self.canary_id(name), self.user(user))
+        return self.run.canaries.get(self.canary_id(name))
 
     def step(self, action: str, user: str | None = None, **params: Any):
         return self.run.step(
@@ -226,7 +224,7 @@ def snapshot(ctx: ScenarioContext, step: spec.Snapshot) -> None:
     label = f"{ctx.scenario.id}.{step.label}"
     with ctx.step("snapshot", label=label) as record:
         taken = ctx.require_database().snapshot(label, record.index)
-        ctx.snapshots.append(taken)
+        ctx.run.db_snapshots.append(taken)
         if taken.error:
             record.outcome = "error"
             record.note = taken.error
@@ -285,10 +283,7 @@ def transplant(ctx: ScenarioContext, step: spec.Transplant) -> None:
 
 
 def restart(ctx: ScenarioContext, step: spec.Restart) -> None:
-    with ctx.step("restart"):
-        if ctx.run.target is None:
-            raise HarnessError("the profile has no [start]: the audit cannot restart the target")
-        ctx.run.target.restart()
+    ctx.run.restart_target()
 
 
 STEP_ACTIONS: dict[str, StepFunction] = {

@@ -122,7 +122,10 @@ def main() -> None:
     parser.add_argument("--exit-at-once", action="store_true")
     parser.add_argument("--never-ready", action="store_true")
     parser.add_argument("--hang-on-prompt", action="store_true")
+    parser.add_argument("--truncate-log", action="store_true", help="start with an empty log")
     parser.parse_args(namespace=ARGS)
+    if ARGS.truncate_log:
+        open(ARGS.log_file, "w").close()
     if ARGS.exit_at_once:
         print("fatal: refusing to start (test flag --exit-at-once)", file=sys.stderr)
         sys.exit(3)
