@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from byok_audit.models.evidence import DbValue
 from byok_audit.scenarios.database import Rows
@@ -77,17 +78,24 @@ _HEX = re.compile(rb"^[0-9a-fA-F]+$")
 _TOKEN = re.compile(rb"[A-Za-z0-9+/_=-]{16,}")
 
 
-def _flip_bytes(data: bytes) -> tuple[bytes, int]:
-    """Flip the lowest bit of the byte three quarters in: inside ciphertext or tag, past any header."""
-    offset = (len(data) * 3) // 4
+Position = Literal["tail", "head"]
+
+#: Where a head flip lands: inside a leading IV/nonce, or a header's key id or per-record random.
+HEAD_OFFSET = 4
+
+
+def _flip_bytes(data: bytes, position: Position = "tail") -> tuple[bytes, int]:
+    """Flip the lowest bit of one byte: three quarters in for ``tail`` (ciphertext or tag, past any
+    header), a few bytes in for ``head``."""
+    offset = (len(data) * 3) // 4 if position == "tail" else min(HEAD_OFFSET, len(data) - 1)
     flipped = bytearray(data)
     flipped[offset] ^= 0x01
     return bytes(flipped), offset
 
 
-def _flip_text_token(token: bytes) -> bytes | None:
+def _flip_text_token(token: bytes, position: Position) -> bytes | None:
     if _HEX.match(token) and len(token) % 2 == 0:
-        raw, _ = _flip_bytes(bytes.fromhex(token.decode()))
+        raw, _ = _flip_bytes(bytes.fromhex(token.decode()), position)
         out = raw.hex().encode()
         return out.upper() if token.isupper() else out
     urlsafe = b"-" in token or b"_" in token
@@ -99,35 +107,39 @@ def _flip_text_token(token: bytes) -> bytes | None:
         raw = decoder(stripped + padding)
     except (binascii.Error, ValueError):
         return None
-    flipped, _ = _flip_bytes(raw)
+    flipped, _ = _flip_bytes(raw, position)
     encoder = base64.urlsafe_b64encode if urlsafe else base64.b64encode
     out = encoder(flipped)
     return out if padded else out.rstrip(b"=")
 
 
-def flip_one_bit(value: DbValue) -> tuple[bytes, str]:
+def flip_one_bit(value: DbValue, position: Position = "tail") -> tuple[bytes, str]:
     """A copy of ``value`` with one bit flipped, and a description of where.
 
-    Binary values flip directly. Text values flip inside their longest hex/base64 token (``iv:ct:tag``,
-    JSON and prefixed formats keep their shape); text with no such token flips a raw character bit.
+    Binary values flip directly. Text values flip inside a hex/base64 token (``iv:ct:tag``, JSON and
+    prefixed formats keep their shape): the longest for ``tail``, the first for ``head`` (an IV field
+    usually comes first); text with no such token flips a raw character bit.
     """
     if not isinstance(value, bytes) or not value:
         raise ValueError("stored key value is empty or not a byte/text value")
     try:
         value.decode()
     except UnicodeDecodeError:
-        flipped, offset = _flip_bytes(value)
-        return flipped, f"binary value, byte {offset}, bit 0"
-    tokens = sorted(_TOKEN.finditer(value), key=lambda m: len(m.group()), reverse=True)
+        flipped, offset = _flip_bytes(value, position)
+        return flipped, f"binary value, byte {offset}, bit 0 ({position})"
+    tokens = list(_TOKEN.finditer(value))
+    if position == "tail":
+        tokens.sort(key=lambda m: len(m.group()), reverse=True)
     for match in tokens:
-        replaced = _flip_text_token(match.group())
+        replaced = _flip_text_token(match.group(), position)
         if replaced is not None and replaced != match.group():
             return (
                 value[: match.start()] + replaced + value[match.end() :],
-                f"encoded token at characters {match.start()}-{match.end()}, one decoded bit",
+                f"encoded token at characters {match.start()}-{match.end()}, one decoded bit "
+                f"({position})",
             )
-    flipped, offset = _flip_bytes(value)
-    return flipped, f"text value, character {offset}, bit 0"
+    flipped, offset = _flip_bytes(value, position)
+    return flipped, f"text value, character {offset}, bit 0 ({position})"
 
 
 def transplant_values(source: KeyCell, victim: KeyCell, identity: set[bytes]) -> dict[str, DbValue]:

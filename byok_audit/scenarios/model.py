@@ -79,8 +79,13 @@ class Snapshot(Strict):
 
 
 class Tamper(Strict):
+    """Flip one bit of the user's stored value, near its ``tail`` (ciphertext or tag) or its ``head``
+    (IV, nonce or header: where unauthenticated modes turn a flip into a clean change of the key).
+    Each tamper starts again from the value the user's last put stored."""
+
     action: Literal["tamper"]
     user: UserName
+    position: Literal["tail", "head"] = "tail"
 
 
 class Transplant(Strict):

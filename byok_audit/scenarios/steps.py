@@ -43,6 +43,7 @@ class ScenarioContext:
     database: Database | None
     key_cells: dict[str, KeyCell] = field(default_factory=dict)
     current_keys: dict[str, str] = field(default_factory=dict)
+    tampered: dict[str, bytes] = field(default_factory=dict)
     armed_fault: str | None = None
 
     def user(self, name: str) -> str:
@@ -242,21 +243,21 @@ def _key_cell(ctx: ScenarioContext, user: str, rows: Rows) -> KeyCell:
 
 def tamper(ctx: ScenarioContext, step: spec.Tamper) -> None:
     database = ctx.require_database()
-    with ctx.step("tamper", step.user) as record:
-        cell = _key_cell(ctx, step.user, database.tables())
-        flipped, where = flip_one_bit(cell.value)
-        if not database.update_row(cell.table, cell.column, cell.value, {cell.column: flipped}):
-            raise HarnessError(f"could not write the tampered value into {cell.table}")
-        ctx.key_cells[ctx.user(step.user)] = KeyCell(
-            cell.table,
-            cell.column,
-            cell.columns,
-            tuple(
-                flipped if c == cell.column else v
-                for c, v in zip(cell.columns, cell.row, strict=True)
-            ),
-        )
-        record.data.update({"table": cell.table, "column": cell.column, "where": where})
+    with ctx.step("tamper", step.user, position=step.position) as record:
+        user = ctx.user(step.user)
+        stored = ctx.key_cells.get(user)
+        if stored is None:
+            raise HarnessError(
+                f"no stored key was located for user {step.user!r} (did put_key succeed?)"
+            )
+        now = ctx.tampered.get(user, stored.value)
+        flipped, where = flip_one_bit(stored.value, step.position)
+        if not database.update_row(stored.table, stored.column, now, {stored.column: flipped}):
+            raise HarnessError(
+                f"the stored key of user {step.user!r} is no longer in {stored.table}"
+            )
+        ctx.tampered[user] = flipped
+        record.data.update({"table": stored.table, "column": stored.column, "where": where})
 
 
 def transplant(ctx: ScenarioContext, step: spec.Transplant) -> None:

@@ -96,3 +96,20 @@ def test_transplant_copies_key_material_but_not_the_owner() -> None:
     bob = KeyCell("keys", "record", columns, (2, b"u-bob", RECORD_B, b"n2", b"BBBB", b"t2"))
     values = transplant_values(alice, bob, identity={b"u-bob", b"bob"})
     assert values == {"record": RECORD_A, "nonce": b"n1", "last4": b"AAAA", "created_at": b"t1"}
+
+
+def test_a_head_flip_lands_in_the_leading_bytes_and_a_tail_flip_past_the_middle() -> None:
+    raw = bytes(range(7, 7 + 64))
+    head, _ = flip_one_bit(raw, "head")
+    tail, _ = flip_one_bit(raw, "tail")
+    assert [i for i, (a, b) in enumerate(zip(raw, head, strict=True)) if a != b] == [4]
+    assert [i for i, (a, b) in enumerate(zip(raw, tail, strict=True)) if a != b] == [48]
+
+
+def test_a_head_flip_in_text_goes_to_the_first_token_the_iv() -> None:
+    iv, ct = bytes(range(16)), bytes(range(100, 148))
+    stored = base64.b64encode(iv) + b":" + base64.b64encode(ct)
+    flipped, where = flip_one_bit(stored, "head")
+    new_iv, new_ct = (base64.b64decode(part) for part in flipped.split(b":"))
+    assert new_ct == ct and new_iv != iv
+    assert "head" in where
