@@ -22,10 +22,26 @@ from byok_audit.scan import Hit, Scanner
 from byok_audit.scan.decode import content_codings, decode_body
 
 
+def host_name(name: str) -> str:
+    """A host name as compared: lowercased, without the root's trailing dot (``api.example.com.``)."""
+    return name.lower().rstrip(".")
+
+
+def names(exchange: Exchange) -> set[str]:
+    """Every name the exchange was addressed to (CONNECT host, SNI, Host header), normalised."""
+    return {host_name(n) for n in exchange.hosts} - {""}
+
+
+def addressed_only_to(exchange: Exchange, hosts: Iterable[str]) -> bool:
+    """True when the exchange has a name and every name it was addressed to is one of ``hosts``."""
+    allowed = {host_name(h) for h in hosts}
+    addressed = names(exchange)
+    return bool(addressed) and addressed <= allowed
+
+
 def is_provider(exchange: Exchange, bundle: EvidenceBundle) -> bool:
     """True when every name the exchange was addressed to is a declared provider host."""
-    allowed = {h.lower() for h in bundle.target.provider_hosts}
-    return bool(exchange.hosts) and exchange.hosts <= allowed
+    return addressed_only_to(exchange, bundle.target.provider_hosts)
 
 
 def request_text(exchange: Exchange) -> bytes:

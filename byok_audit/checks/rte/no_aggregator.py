@@ -11,6 +11,7 @@ from byok_audit.checks.common import (
     exchange_ref,
     hosts_of,
     is_provider,
+    names,
     performed_steps,
     plural,
     scanner,
@@ -21,7 +22,7 @@ from byok_audit.models.finding import EvidenceRef, Question, Severity
 
 def _router(exchange: Exchange, bundle: EvidenceBundle) -> Aggregator | None:
     """The known router this exchange was addressed to, or a relay inferred from an LLM-API path."""
-    for host in sorted(exchange.hosts):
+    for host in sorted(names(exchange)):
         entry = known_aggregator(host, exchange.path, bundle.target.aggregator_hosts)
         if entry is not None:
             return entry

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import Verdict, check
-from byok_audit.checks.common import exchange_ref, performed_steps
+from byok_audit.checks.common import exchange_ref, names, performed_steps
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import Question, Severity, Threat
 
@@ -40,7 +40,7 @@ def sealed_egress(bundle: EvidenceBundle) -> Verdict:
             f"{len(blocked)} connection attempts bypassed the proxy (to {', '.join(targets)})",
             [exchange_ref(e, e.error or "blocked: not via the proxy") for e in blocked],
         )
-    hosts = sorted({h for e in bundle.exchanges for h in e.hosts})
+    hosts = sorted({h for e in bundle.exchanges for h in names(e)})
     return Verdict.passed(
         f"sealed egress: all {len(bundle.exchanges)} outbound exchanges went through the proxy, "
         f"none blocked (hosts: {', '.join(hosts) or 'none'})"

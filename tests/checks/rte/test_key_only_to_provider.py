@@ -50,3 +50,9 @@ def test_no_key_ever_sent_is_an_error():
     result = run(b.exchange())
     assert result.status == Status.ERROR
     assert "not exercised" in result.summary
+
+
+def test_fully_qualified_provider_name_with_trailing_dot_is_the_provider():
+    dotted = b.keyed(KEY, host="api.anthropic.com.", sni="api.anthropic.com.")
+    result = run(dotted)
+    assert result.status == Status.PASS

@@ -69,3 +69,11 @@ def test_host_matching_and_path_prefixes():
     assert known_aggregator("gateway.ai.cloudflare.com", "/v1/acct/gw/anthropic/v1/messages")
     assert llm_api_path("/v1/messages") and llm_api_path("/litellm/v1/models")
     assert not llm_api_path("/api/1/envelope/")
+
+
+def test_router_named_with_a_trailing_dot_is_still_a_router():
+    routed = b.to_host("openrouter.ai.", path="/api/v1/models", method="GET")
+    first = b.keyed(KEY)
+    result = run(first, routed, prompt_ids=[first.id, routed.id])
+    assert result.status == Status.FAIL
+    assert "OpenRouter" in result.evidence[0].detail
