@@ -98,6 +98,25 @@ def _against(ctx: ScenarioContext, victim: str | None) -> str | None:
     return ctx.user(victim) if victim else None
 
 
+def _attack(
+    ctx: ScenarioContext,
+    record: StepRecord,
+    operation: str,
+    user: str,
+    victim: str | None,
+    extra: dict[str, Any],
+) -> bool:
+    """Send the profile's request aimed at ``victim``'s key; False when there is none (or no victim),
+    so the step goes through the attacker's own endpoints. ``data.attack`` records which it was."""
+    if victim is None:
+        return False
+    sent = ctx.adapter().attack(operation, ctx.user(user), ctx.user(victim), extra)
+    record.data["attack"] = (
+        "aimed at the victim" if sent else "through the attacker's own endpoints"
+    )
+    return sent is not None
+
+
 def create_user(ctx: ScenarioContext, step: spec.CreateUser) -> None:
     with ctx.step("create_user", step.user) as record:
         ctx.adapter().create_user(ctx.user(step.user))
@@ -130,13 +149,15 @@ def put_key(ctx: ScenarioContext, step: spec.PutKey) -> None:
 
 
 def get_key(ctx: ScenarioContext, step: spec.GetKey) -> None:
-    with ctx.step("get_key", step.user, against=_against(ctx, step.against)):
-        ctx.adapter().get_key(ctx.user(step.user))
+    with ctx.step("get_key", step.user, against=_against(ctx, step.against)) as record:
+        if not _attack(ctx, record, "get_key", step.user, step.against, {}):
+            ctx.adapter().get_key(ctx.user(step.user))
 
 
 def delete_key(ctx: ScenarioContext, step: spec.DeleteKey) -> None:
     with ctx.step("delete_key", step.user, against=_against(ctx, step.against)) as record:
-        ctx.adapter().delete_key(ctx.user(step.user))
+        if not _attack(ctx, record, "delete_key", step.user, step.against, {}):
+            ctx.adapter().delete_key(ctx.user(step.user))
     if record.outcome == "ok":
         ctx.key_cells.pop(ctx.user(step.user), None)
         ctx.current_keys.pop(ctx.user(step.user), None)
@@ -168,13 +189,21 @@ def prompt(ctx: ScenarioContext, step: spec.Prompt) -> None:
         record.data["key"] = current
         record.data["fault"] = ctx.armed_fault
         ctx.armed_fault = None
-        ctx.adapter().prompt(
-            ctx.user(step.user),
-            f"Reply with one short sentence. {prompt_canary.value}",
-            model=model,
-            max_tokens=step.max_tokens,
-            stream=step.stream,
-        )
+        text = f"Reply with one short sentence. {prompt_canary.value}"
+        extra = {
+            "prompt": text,
+            "model": model,
+            "max_tokens": step.max_tokens,
+            "stream": step.stream,
+        }
+        if not _attack(ctx, record, "prompt", step.user, step.against, extra):
+            ctx.adapter().prompt(
+                ctx.user(step.user),
+                text,
+                model=model,
+                max_tokens=step.max_tokens,
+                stream=step.stream,
+            )
 
 
 def idle(ctx: ScenarioContext, step: spec.Idle) -> None:

@@ -46,6 +46,15 @@ class TargetAdapter(ABC):
         self, user: str, prompt: str, *, model: str, max_tokens: int, stream: bool
     ) -> HttpCall: ...
 
+    def attack(
+        self, operation: str, user: str, victim: str, extra: dict[str, Any]
+    ) -> HttpCall | None:
+        """Send ``operation`` as ``user`` aimed at ``victim``'s key, if the target can address it.
+
+        None means the target has no such request: the step then uses ``user``'s own endpoints.
+        """
+        return None
+
     def bad_input(self, user: str, kind: str, secret: str | None, *, model: str) -> HttpCall:
         """Send one kind of malformed client input (see ``models.steps.BadInputKind``).
 
@@ -91,6 +100,17 @@ class HttpTemplateAdapter(TargetAdapter):
             raise DriverError("the profile has no [prompt] template")
         extra = {"prompt": prompt, "model": model, "max_tokens": max_tokens, "stream": stream}
         return self._send(template, user, extra)
+
+    def attack(
+        self, operation: str, user: str, victim: str, extra: dict[str, Any]
+    ) -> HttpCall | None:
+        template = getattr(self.profile.attacks, operation)
+        if template is None:
+            return None
+        if victim not in self.sessions:
+            raise DriverError(f"victim {victim!r} was never created")
+        aimed = {f"victim_{k}": v for k, v in self.sessions[victim].items()}
+        return self._send(template, user, {**extra, "victim": victim, **aimed})
 
     def bad_input(self, user: str, kind: str, secret: str | None, *, model: str) -> HttpCall:
         put = self._key().put

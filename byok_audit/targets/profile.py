@@ -103,6 +103,18 @@ class KeySpec(Strict):
     delete: RequestTemplate
 
 
+class AttackSpec(Strict):
+    """Requests user B sends against user A's key (API-03), for APIs that address keys by user or
+    resource id. They are sent with B's session and may use ``{victim_<capture>}`` placeholders
+    (e.g. ``{victim_user_id}``) and ``{victim}`` (A's name). Operations left out are tried through
+    B's own endpoints, which still shows whether the platform falls back to someone else's key."""
+
+    get_key: RequestTemplate | None = None
+    put_key: RequestTemplate | None = None
+    delete_key: RequestTemplate | None = None
+    prompt: RequestTemplate | None = None
+
+
 class FilesSpec(Strict):
     """Files the audit reads at the end: logs, stdout/stderr of a target it did not start, others."""
 
@@ -133,7 +145,8 @@ class ProviderSpec(Strict):
     endpoints: list[str] = ["POST /v1/messages"]
     models: list[str] = Field(default=DEFAULT_MODELS, min_length=1)
     max_tokens: int = Field(default=64, gt=0)
-    display_suffix_len: int = Field(default=4, ge=0)
+    #: How many trailing characters the platform may show; 8 or more would be a key fragment (ENC-02).
+    display_suffix_len: int = Field(default=4, ge=0, le=7)
     aggregator_hosts: list[str] = []
 
     @field_validator("endpoints")
@@ -156,6 +169,7 @@ class Profile(Strict):
     key: KeySpec | None = None
     prompt: RequestTemplate | None = None
     prompt_stream: RequestTemplate | None = None
+    attacks: AttackSpec = AttackSpec()
     files: FilesSpec = FilesSpec()
     database: DatabaseSpec | None = None
     provider: ProviderSpec = ProviderSpec()
@@ -208,7 +222,7 @@ class Profile(Strict):
 # -- loading ----------------------------------------------------------------------------------------
 
 _START_SECTIONS = {"base_url", "start", "files", "database"}
-_REQUEST_SECTIONS = {"users", "key", "prompt", "prompt_stream"}
+_REQUEST_SECTIONS = {"users", "key", "prompt", "prompt_stream", "attacks"}
 _HTTP_OPERATIONS = (("users",), ("key",), ("prompt",))
 
 
@@ -261,6 +275,8 @@ def _check_templates(data: dict[str, Any], captures: set[str], problems: _Proble
             allowed = set(START_VARS) if "start" in data else START_VARS - {"port"}
         elif section in _REQUEST_SECTIONS:
             allowed = REQUEST_VARS | captures
+            if section == "attacks":
+                allowed = allowed | {"victim"} | {f"victim_{name}" for name in captures}
             if "start" not in data:
                 allowed = allowed - {"port"}
         else:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from byok_audit.errors import DriverError
+from byok_audit.errors import DriverError, ProfileError
 from byok_audit.models.evidence import HttpCall
 from byok_audit.targets.adapter import HttpTemplateAdapter, TargetAdapter, resolve_adapter
 from byok_audit.targets.driver import Driver
@@ -128,3 +128,43 @@ def test_custom_adapter_from_a_profile(tmp_path, profile):
         adapter.create_user("alice")
         adapter.get_key("alice")
     assert recorded.requests[-1]["path"] == "/custom/alice"
+
+
+ATTACKS = """
+[attacks.get_key]
+method = "GET"
+path = "/users/{victim}/key"
+
+[attacks.prompt]
+method = "POST"
+path = "/chat"
+json = { on_behalf_of = "{victim_token}", model = "{model}", messages = [{ role = "user", content = "{prompt}" }] }
+"""
+
+
+def test_attack_templates_aim_at_the_victim_with_the_attackers_session(tmp_path):
+    path = tmp_path / "attacks.toml"
+    path.write_text(PROFILE + ATTACKS)
+    loaded = load_profile(path)
+    with echo_server() as (base, recorded):
+        adapter = HttpTemplateAdapter(loaded, Driver(base, 5), {})
+        adapter.create_user("alice")
+        adapter.create_user("bob")
+        got = adapter.attack("get_key", "bob", "alice", {})
+        asked = adapter.attack("prompt", "bob", "alice", {"prompt": "hi", "model": "m1"})
+        assert adapter.attack("delete_key", "bob", "alice", {}) is None  # not declared
+    assert got is not None and asked is not None
+    get, prompt = recorded.requests[-2:]
+    assert get["path"] == "/users/alice/key"
+    assert get["headers"]["Authorization"] == prompt["headers"]["Authorization"]
+    assert json.loads(prompt["body"])["model"] == "m1"
+
+
+def test_victim_placeholders_are_only_known_in_attacks(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(PROFILE.replace('path = "/key"\n', 'path = "/users/{victim_token}/key"\n', 1))
+    with pytest.raises(ProfileError, match=r"unknown placeholder \{victim_token\}"):
+        load_profile(path)
+    path.write_text(PROFILE + ATTACKS.replace("{victim}", "{victim_nope}"))
+    with pytest.raises(ProfileError, match=r"unknown placeholder \{victim_nope\}"):
+        load_profile(path)

@@ -177,3 +177,10 @@ def test_users_create_is_unauthenticated_unless_asked():
     profile = load_profile(REFERENCE)
     assert profile.users.create.auth is False
     assert profile.key.put.auth is True
+
+
+def test_a_display_suffix_of_eight_or_more_would_be_a_fragment(tmp_path):
+    text = edited(REFERENCE, "display_suffix_len = 4", "display_suffix_len = 8")
+    with pytest.raises(ProfileError) as info:
+        load_profile(write(tmp_path, text))
+    assert info.value.field == "provider.display_suffix_len"
