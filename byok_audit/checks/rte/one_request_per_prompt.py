@@ -27,6 +27,13 @@ def _failed_retriably(exchange: Exchange) -> bool:
     return exchange.error is not None or status is None or status in _RETRYABLE or status >= 500
 
 
+def _retry_of(previous: Exchange, current: Exchange) -> bool:
+    """``current`` re-sends ``previous`` after it failed: the failure (its answer or its error) had
+    arrived before ``current`` started, so parallel "hedged" duplicates never qualify."""
+    ended_first = previous.ended is not None and previous.ended <= current.started
+    return ended_first and _failed_retriably(previous) and _same_body(previous, current)
+
+
 def _same_body(a: Exchange, b: Exchange) -> bool:
     body_a, body_b = decoded_request_body(a), decoded_request_body(b)
     if body_a == body_b:
@@ -53,7 +60,8 @@ def one_request_per_prompt(bundle: EvidenceBundle) -> Verdict:
     prompt somewhere else). For every prompt step, the generation requests to provider hosts (messages,
     chat completions, responses; not count_tokens or model lists) are taken in time order. A request is
     a retry, and not counted, when the attempt right before it failed retriably (408/409/429/5xx/529,
-    a timeout or no answer) and it re-sends the same body (byte-equal or JSON-equal). More than one
+    a timeout or no answer), that failure had arrived before the retry started (parallel "hedged"
+    duplicates are counted), and it re-sends the same body (byte-equal or JSON-equal). More than one
     counted request for one prompt step is a FAIL.
     """
     steps = performed_steps(bundle, "prompt")
@@ -69,7 +77,7 @@ def one_request_per_prompt(bundle: EvidenceBundle) -> Verdict:
         examined += 1
         counted = [calls[0]]
         for previous, current in pairwise(calls):
-            if _failed_retriably(previous) and _same_body(previous, current):
+            if _retry_of(previous, current):
                 why = previous.error or f"status {previous.response_status}"
                 retried.append(exchange_ref(current, f"retry after {why}, not counted"))
             else:

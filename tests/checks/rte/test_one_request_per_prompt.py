@@ -29,7 +29,9 @@ def test_two_successful_calls_for_one_prompt_fail():
 
 
 def test_retry_after_429_with_same_body_is_reported_not_counted():
-    limited = b.exchange(request_body=BODY, response_status=429, started=1.0, fault="429")
+    limited = b.exchange(
+        request_body=BODY, response_status=429, started=1.0, ended=1.5, fault="429"
+    )
     retry = b.exchange(request_body=BODY.replace(b", ", b","), started=2.0)  # same JSON
     result = run(
         b.step("prompt", 0, exchange_ids=[limited.id, retry.id]), exchanges=[limited, retry]
@@ -40,7 +42,7 @@ def test_retry_after_429_with_same_body_is_reported_not_counted():
 
 
 def test_second_call_after_failure_with_other_body_is_counted():
-    failed = b.exchange(request_body=BODY, response_status=500, started=1.0)
+    failed = b.exchange(request_body=BODY, response_status=500, started=1.0, ended=1.5)
     other = b.exchange(request_body=BODY.replace(b"sonnet", b"haiku"), started=2.0)
     result = run(b.step("prompt", 0, exchange_ids=[failed.id, other.id]), exchanges=[failed, other])
     assert result.status == Status.FAIL
@@ -63,3 +65,20 @@ def test_no_prompt_reaching_the_provider_is_an_error():
     result = run(b.step("prompt", 0, outcome="refused"), exchanges=[])
     assert result.status == Status.ERROR
     assert run(exchanges=[]).status == Status.ERROR
+
+
+def test_hedged_duplicate_sent_before_the_first_attempt_ended_is_counted():
+    slow = b.exchange(
+        request_body=BODY, started=1.0, ended=5.0, response_status=None, error="cancelled"
+    )
+    hedge = b.exchange(request_body=BODY, started=2.0, ended=3.0)
+    result = run(b.step("prompt", 0, exchange_ids=[slow.id, hedge.id]), exchanges=[slow, hedge])
+    assert result.status == Status.FAIL
+    assert "0 retries" in result.summary
+
+
+def test_retry_of_an_attempt_that_never_ended_is_counted():
+    hung = b.exchange(request_body=BODY, started=1.0, ended=None, response_status=None)
+    again = b.exchange(request_body=BODY, started=2.0, ended=2.5)
+    result = run(b.step("prompt", 0, exchange_ids=[hung.id, again.id]), exchanges=[hung, again])
+    assert result.status == Status.FAIL
