@@ -51,7 +51,7 @@ def error_paths_quiet(bundle: EvidenceBundle) -> Verdict:
     be attributed to a time window, so the whole run's log sources and non-provider requests are
     scanned for every canary (keys with fragments and digests, prompt, response); in addition the
     target's answers to those steps (status, headers and body) must echo no canary. Any hit is a FAIL.
-    A run with no error-path step is an ERROR.
+    A run with no error-path step, or a declared log source that was not found, is an ERROR.
     """
     paths = [(s, kind) for s in bundle.steps if (kind := error_kind(bundle, s))]
     if not paths:

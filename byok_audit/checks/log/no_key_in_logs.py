@@ -25,7 +25,8 @@ def no_key_in_logs(bundle: EvidenceBundle) -> Verdict:
     to a non-provider host is scanned for every key and OAuth-token canary: raw and in every encoding,
     as any fragment of eight or more characters other than the declared display suffix on its own, and
     as an unsalted sha256/sha1/md5 digest. A hit is a FAIL. At least one put_key step must have run
-    (else no key was handed over: ERROR), and at least one log source must have been captured.
+    (else no key was handed over: ERROR), and every log source the profile declared must have been found
+    (a missing one is an ERROR naming it; empty ones pass, the summary saying how few bytes were read).
     """
     performed_steps(bundle, "put_key")
     sinks = scan_sinks(bundle, scanner(bundle, KEY_ROLES, fragments=True, digests=True))

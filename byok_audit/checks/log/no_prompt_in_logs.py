@@ -26,8 +26,8 @@ def no_prompt_in_logs(bundle: EvidenceBundle) -> Verdict:
     tickets, CI output). Every captured log file, stdout, stderr and watched file, and every request to
     a non-provider host, is scanned for the prompt canary in every encoding (JSON escapes, base64, hex,
     UTF-16, percent-encoding, compressed bodies). A hit is a FAIL, reported as file:line or exchange.
-    The prompt must have reached the provider at least once (else nothing was tested: ERROR), and at
-    least one log source must have been captured (else ERROR).
+    The prompt must have reached the provider at least once (else nothing was tested: ERROR), and
+    every log source the profile declared must have been found (a missing one is an ERROR naming it).
     """
     performed_steps(bundle, "prompt")
     scan = scanner(bundle, (CanaryRole.PROMPT,), fragments=False, digests=False)

@@ -25,8 +25,8 @@ def no_response_in_logs(bundle: EvidenceBundle) -> Verdict:
     every answer; every captured log source and every request to a non-provider host is scanned for it
     in every encoding (streamed answers arrive split across SSE events, so logs that record chunks are
     caught by the reassembling scan). A hit is a FAIL. The canary must be seen in at least one provider
-    answer or reply to the driver (else nothing was tested: ERROR), and at least one log source must
-    have been captured (else ERROR).
+    answer or reply to the driver (else nothing was tested: ERROR), and every log source the profile
+    declared must have been found (a missing one is an ERROR naming it).
     """
     prompts = performed_steps(bundle, "prompt")
     scan = scanner(bundle, (CanaryRole.RESPONSE,), fragments=False, digests=False)

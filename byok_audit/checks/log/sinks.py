@@ -28,32 +28,32 @@ class SinkScan:
     bytes: int = 0
     exchanges: int = 0
     hosts: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
     leaks: list[EvidenceRef] = field(default_factory=list)
     leaked_exchanges: set[int] = field(default_factory=set)
 
     def examined(self) -> str:
-        gone = f"; not found: {', '.join(self.missing)}" if self.missing else ""
+        empty = ": every one was empty" if self.files and not self.bytes else ""
         return (
-            f"scanned {plural(self.files, 'log source')} ({size(self.bytes)}) and "
-            f"{plural(self.exchanges, 'non-provider exchange')} to {plural(len(self.hosts), 'host')}{gone}"
+            f"scanned {plural(self.files, 'log source')} ({size(self.bytes)}{empty}) and "
+            f"{plural(self.exchanges, 'non-provider exchange')} to {plural(len(self.hosts), 'host')}"
         )
 
 
 def scan_sinks(bundle: EvidenceBundle, scan: Scanner) -> SinkScan:
-    """Scan every captured file and every non-provider request; ERROR when no log source was captured."""
-    sources = [f for f in bundle.files if not f.missing]
-    if not sources:
-        declared = f" (declared but not found: {', '.join(f.name for f in bundle.files)})"
+    """Scan every captured file and every non-provider request.
+
+    ERROR when no log source was declared, or when one the profile declared was not found: a scan
+    that skipped the log it was told to read proves nothing about it.
+    """
+    if not bundle.files:
+        raise EvidenceMissing("no log source was captured: the profile declares none")
+    missing = [f.name for f in bundle.files if f.missing]
+    if missing:
         raise EvidenceMissing(
-            "no log source was captured"
-            + (declared if bundle.files else ": the profile declares none")
+            f"log sources declared but not found: {', '.join(missing)} (nothing of them was scanned)"
         )
-    result = SinkScan(
-        files=len(sources),
-        bytes=sum(len(f.content) for f in sources),
-        missing=[f.name for f in bundle.files if f.missing],
-    )
+    sources = bundle.files
+    result = SinkScan(files=len(sources), bytes=sum(len(f.content) for f in sources))
     for file in sources:
         result.leaks += [file_ref(bundle, file, hit) for hit in scan.scan_captured(file)]
     others = non_provider(bundle)

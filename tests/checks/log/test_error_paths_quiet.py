@@ -69,3 +69,10 @@ def test_fault_prompt_answered_with_a_5xx_counts_as_an_error_path():
     result = error_paths_quiet.run(bundle)
     assert result.status == Status.PASS
     assert "provider fault 529" in result.summary
+
+
+def test_a_declared_log_that_is_missing_is_an_error_naming_it():
+    gone = b.captured("", "errors.log").model_copy(update={"missing": True})
+    result = run(b.captured("\n"), gone)
+    assert result.status == Status.ERROR
+    assert "errors.log" in result.summary

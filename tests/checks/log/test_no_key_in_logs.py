@@ -44,3 +44,10 @@ def test_key_in_a_header_dump_sent_to_telemetry_fails():
 def test_no_key_stored_is_an_error():
     bundle = b.bundle(canaries=TABLE, files=[b.captured("x\n")])
     assert no_key_in_logs.run(bundle).status == Status.ERROR
+
+
+def test_a_declared_log_that_is_missing_is_an_error_naming_it():
+    gone = b.captured("", "keys.log").model_copy(update={"missing": True})
+    result = run(b.captured("ok\n"), gone)
+    assert result.status == Status.ERROR
+    assert "keys.log" in result.summary

@@ -45,3 +45,16 @@ def test_no_log_source_is_an_error():
     assert result.status == Status.ERROR
     missing = b.captured("", "app.log").model_copy(update={"missing": True})
     assert "declared but not found: app.log" in run(missing).summary
+
+
+def test_a_declared_log_that_is_missing_is_an_error_naming_it():
+    gone = b.captured("", "audit.log").model_copy(update={"missing": True})
+    result = run(b.captured("ok\n"), gone)
+    assert result.status == Status.ERROR
+    assert "audit.log" in result.summary
+
+
+def test_empty_sources_pass_but_say_nothing_was_scanned():
+    result = run(b.captured(""), b.captured("", "stderr", "stderr"))
+    assert result.status == Status.PASS
+    assert "0 B" in result.summary

@@ -28,3 +28,10 @@ def test_logged_answer_fails():
 
 def test_no_answer_observed_is_an_error():
     assert run(b.captured("x\n"), answered=False).status == Status.ERROR
+
+
+def test_a_declared_log_that_is_missing_is_an_error_naming_it():
+    gone = b.captured("", "worker.log").model_copy(update={"missing": True})
+    result = run(b.captured("ok\n"), gone)
+    assert result.status == Status.ERROR
+    assert "worker.log" in result.summary
