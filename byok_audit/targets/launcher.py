@@ -159,6 +159,7 @@ class TargetProcess:
         # Children the target spawned share its group: none may outlive the audit.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
+        _wait_group_gone(process.pid, self.stop_timeout)
         self._note_exit(process.returncode)
         self._process = None
         _live.discard(self)
@@ -190,6 +191,26 @@ class TargetProcess:
 
 
 @atexit.register
+def _group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes in process group ``pgid``, read from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _wait_group_gone(pgid: int, timeout: float) -> None:
+    """SIGKILL is delivered asynchronously: wait until the group has really emptied."""
+    deadline = time.monotonic() + timeout
+    while _group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def _stop_all() -> None:
     for target in list(_live):
         target.stop()
