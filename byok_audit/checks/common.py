@@ -221,10 +221,23 @@ def reached_provider(bundle: EvidenceBundle, scan: Scanner) -> bool:
     return any(scan.scan_request(e) for e in bundle.exchanges if is_provider(e, bundle))
 
 
+def reply_body(call: HttpCall) -> bytes:
+    """The body the target answered, its Content-Encoding undone as far as it decodes (the driver
+    records the wire bytes, and its client asks for gzip, deflate, br and zstd)."""
+    codings = content_codings(header_values(call.response_headers, "content-encoding"))
+    body, _, _ = decode_body(call.response_body, codings, cap=_BODY_CAP)
+    return body
+
+
 def reply_bytes(call: HttpCall) -> bytes:
-    """What the target answered the driver: header lines, then the body."""
+    """What the target answered the driver, to scan: header lines, then the decoded body (and the wire
+    bytes too when decoding stopped early, so nothing goes unscanned)."""
     head = "".join(f"{k}: {v}\n" for k, v in call.response_headers).encode()
-    return head + call.response_body
+    codings = content_codings(header_values(call.response_headers, "content-encoding"))
+    body, layers, problem = decode_body(call.response_body, codings, cap=_BODY_CAP)
+    if problem and layers:
+        body += b"\n" + call.response_body
+    return head + body
 
 
 def plural(n: int, noun: str) -> str:

@@ -13,7 +13,14 @@ from byok_audit.checks.api.history import (
     shows,
 )
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import exchange_ref, keys_sent, performed, plural, step_ref
+from byok_audit.checks.common import (
+    exchange_ref,
+    keys_sent,
+    performed,
+    plural,
+    reply_body,
+    step_ref,
+)
 from byok_audit.models.canary import Canary, CanaryRole
 from byok_audit.models.evidence import EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Severity, Threat
@@ -33,7 +40,7 @@ def _identifiers(step: StepRecord | None) -> set[str]:
     found: set[str] = set()
     for call in step.calls:
         try:
-            body = json.loads(call.response_body)
+            body = json.loads(reply_body(call))
         except (UnicodeDecodeError, json.JSONDecodeError):
             continue
         stack = [body]

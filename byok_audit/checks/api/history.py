@@ -7,7 +7,7 @@ reaches the provider, is what can be observed from outside.
 
 from __future__ import annotations
 
-from byok_audit.checks.common import performed, reply_bytes
+from byok_audit.checks.common import performed, reply_body
 from byok_audit.models.canary import Canary
 from byok_audit.models.evidence import EvidenceBundle, HttpCall, StepRecord
 
@@ -61,7 +61,9 @@ def previous_own(
 
 
 def response_text(call: HttpCall) -> str:
-    return reply_bytes(call).decode("utf-8", errors="replace")
+    """Header lines and the decoded body, as text."""
+    head = "".join(f"{k}: {v}\n" for k, v in call.response_headers)
+    return head + reply_body(call).decode("utf-8", errors="replace")
 
 
 def shows(step: StepRecord, canary: Canary, suffix_len: int) -> bool:

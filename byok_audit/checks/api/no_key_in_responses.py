@@ -29,8 +29,8 @@ from byok_audit.models.finding import EvidenceRef, Severity, Threat
 )
 def no_key_in_responses(bundle: EvidenceBundle) -> Verdict:
     """A key that comes back in a response ends up in browser caches, HAR files, proxy logs and support
-    screenshots. Every answer the target's API gave the driver, in every step (headers and body), is
-    scanned for every key and OAuth-token canary: raw and in every encoding, and as any fragment beyond
+    screenshots. Every answer the target's API gave the driver, in every step (headers, and the body
+    decoded per its Content-Encoding: gzip, deflate, br, zstd), is scanned for every key and OAuth-token canary: raw and in every encoding, and as any fragment beyond
     the declared display suffix (the suffix alone is allowed). A hit is a FAIL. Needs at least one
     answered call of a put_key or get_key step (else ERROR).
     """

@@ -6,7 +6,7 @@ import re
 
 from byok_audit.checks.api.refusal import bad_inputs, refusal_problems
 from byok_audit.checks.base import Verdict, check
-from byok_audit.checks.common import all_of, capped, final_status, plural, step_ref
+from byok_audit.checks.common import all_of, capped, final_status, plural, reply_body, step_ref
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import Severity
 
@@ -42,7 +42,7 @@ def oauth_token_refused(bundle: EvidenceBundle) -> Verdict:
     silent = [
         s
         for s in steps
-        if not any(_EXPLAINS.search(c.response_body.decode(errors="replace")) for c in s.calls)
+        if not any(_EXPLAINS.search(reply_body(c).decode(errors="replace")) for c in s.calls)
     ]
     if silent:
         return Verdict.warn(

@@ -50,8 +50,8 @@ def error_paths_quiet(bundle: EvidenceBundle) -> Verdict:
     provider fault (401/429/500/529/timeout/malformed) was armed and bad-input steps. Log lines cannot
     be attributed to a time window, so the whole run's log sources and non-provider requests are
     scanned for every canary (keys with fragments and digests, prompt, response); in addition the
-    target's answers to those steps (status, headers and body) must echo no canary. Any hit is a FAIL.
-    A run with no error-path step, or a declared log source that was not found, is an ERROR.
+    target's answers to those steps (status, headers and decoded body) must echo no canary. Any hit is
+    a FAIL. A run with no error-path step, or a declared log source that was not found, is an ERROR.
     """
     paths = [(s, kind) for s in bundle.steps if (kind := error_kind(bundle, s))]
     if not paths:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import capped, performed_steps, plural, scanner
+from byok_audit.checks.common import capped, performed_steps, plural, reply_bytes, scanner
 from byok_audit.checks.log.sinks import scan_sinks
 from byok_audit.models.canary import CanaryRole
 from byok_audit.models.evidence import EvidenceBundle
@@ -31,7 +31,7 @@ def no_response_in_logs(bundle: EvidenceBundle) -> Verdict:
     prompts = performed_steps(bundle, "prompt")
     scan = scanner(bundle, (CanaryRole.RESPONSE,), fragments=False, digests=False)
     answered = any(scan.scan_exchange(e) for e in bundle.exchanges if e.kind == "http") or any(
-        scan.scan_bytes(c.response_body, f"step {s.index} reply") for s in prompts for c in s.calls
+        scan.scan_bytes(reply_bytes(c), f"step {s.index} reply") for s in prompts for c in s.calls
     )
     if not answered:
         raise EvidenceMissing(

@@ -1,3 +1,4 @@
+import gzip
 import json
 
 from byok_audit.checks.api.cross_user_isolation import cross_user_isolation
@@ -19,13 +20,15 @@ def upstream(key):
     return b.exchange(request_headers=[("x-api-key", key.value)])
 
 
-def scenario(*, bob_sees=None, bob_prompt=None, alice_after=None, alice_prompt=None):
+def scenario(
+    *, bob_sees=None, bob_prompt=None, alice_after=None, alice_prompt=None, alice_shown=None
+):
     """alice stores and reads her key; bob reads, uses, deletes and replaces it; alice checks."""
     alice_prompt = alice_prompt or upstream(ALICE)
     exchanges = [alice_prompt] + ([bob_prompt] if bob_prompt else [])
     steps = [
         b.step("put_key", 0, user="alice", params={"key": "alice"}),
-        b.step("get_key", 1, user="alice", calls=shown(ALICE)),
+        b.step("get_key", 1, user="alice", calls=alice_shown or shown(ALICE)),
         b.step(
             "get_key",
             2,
@@ -99,3 +102,23 @@ def test_attack_without_a_later_victim_step_is_an_error():
     result = cross_user_isolation.run(b.bundle(canaries=TABLE, steps=steps))
     assert result.status == Status.ERROR
     assert "no later own get_key or prompt" in result.summary
+
+
+def gzipped(call):
+    return call.model_copy(
+        update={
+            "response_body": gzip.compress(call.response_body),
+            "response_headers": [("Content-Encoding", "gzip")],
+        }
+    )
+
+
+def test_bob_reading_alices_fingerprint_in_compressed_replies_fails():
+    sees = gzipped(b.call("GET", "http://t/k", response_body=b'{"fp": "fp-alice-01"}'))
+    result = scenario(bob_sees=[sees], alice_shown=[gzipped(c) for c in shown(ALICE)])
+    assert result.status == Status.FAIL
+    assert "identifying" in result.evidence[0].detail
+
+
+def test_bob_seeing_alices_suffix_in_a_compressed_reply_fails():
+    assert scenario(bob_sees=[gzipped(c) for c in shown(ALICE, "other")]).status == Status.FAIL

@@ -1,3 +1,5 @@
+import gzip
+
 from byok_audit.checks.api.oauth_token_refused import oauth_token_refused
 from byok_audit.models.canary import Canary, CanaryRole, CanaryTable, mint_oauth_token
 from byok_audit.models.finding import Status
@@ -43,3 +45,17 @@ def test_token_sent_to_the_provider_fails():
 
 def test_no_oauth_step_is_an_error():
     assert oauth_token_refused.run(b.bundle(canaries=TABLE)).status == Status.ERROR
+
+
+def test_explanation_in_a_compressed_refusal_is_read():
+    answer = b.call(
+        "PUT",
+        "http://t/api/v1/claude-key",
+        status=400,
+        response_body=gzip.compress(EXPLAINED),
+        response_headers=[("Content-Encoding", "gzip")],
+    )
+    result = oauth_token_refused.run(
+        b.bad_input_run(TABLE, KEY, "oauth_token", TOKEN, answer=answer)
+    )
+    assert result.status == Status.PASS

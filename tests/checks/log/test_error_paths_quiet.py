@@ -1,5 +1,7 @@
 import json
 
+import brotli
+
 from byok_audit.checks.log.error_paths_quiet import error_paths_quiet
 from byok_audit.models.canary import Canary, CanaryRole, CanaryTable, mint_anthropic_key
 from byok_audit.models.finding import Status
@@ -76,3 +78,28 @@ def test_a_declared_log_that_is_missing_is_an_error_naming_it():
     result = run(b.captured("\n"), gone)
     assert result.status == Status.ERROR
     assert "errors.log" in result.summary
+
+
+def test_validation_error_echoing_the_key_in_a_brotli_reply_fails():
+    echo = json.dumps({"detail": [{"input": BAD.value, "msg": "invalid key"}] * 3}).encode()
+    compressed = brotli.compress(echo)
+    assert BAD.value.encode() not in compressed
+    call = b.call(
+        "PUT",
+        "http://t/api/v1/claude-key",
+        status=422,
+        response_body=compressed,
+        response_headers=[("content-encoding", "br")],
+    )
+    step = b.step(
+        "bad_input",
+        0,
+        user="alice",
+        params={"kind": "malformed_key"},
+        calls=[call],
+        data={"canary": BAD.id},
+    )
+    bundle = b.bundle(canaries=TABLE, steps=[step], files=[b.captured("\n")])
+    result = error_paths_quiet.run(bundle)
+    assert result.status == Status.FAIL
+    assert result.evidence[0].kind == "api"

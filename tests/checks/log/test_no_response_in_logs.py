@@ -1,3 +1,5 @@
+import zlib
+
 from byok_audit.checks.log.no_response_in_logs import no_response_in_logs
 from byok_audit.models.canary import CanaryTable
 from byok_audit.models.finding import Status
@@ -35,3 +37,13 @@ def test_a_declared_log_that_is_missing_is_an_error_naming_it():
     result = run(b.captured("ok\n"), gone)
     assert result.status == Status.ERROR
     assert "worker.log" in result.summary
+
+
+def test_answer_relayed_in_a_compressed_reply_counts_as_answered():
+    text = b'{"content": [{"type": "text", "text": "%s"}]}' % RESPONSE.value.encode()
+    raw_deflate = zlib.compress(text * 3)[2:-4]  # no zlib header: nothing to sniff
+    assert RESPONSE.value.encode() not in raw_deflate
+    relayed = b.call(response_body=raw_deflate, response_headers=[("content-encoding", "deflate")])
+    step = b.step("prompt", calls=[relayed])
+    bundle = b.bundle(canaries=TABLE, steps=[step], files=[b.captured("ok\n")])
+    assert no_response_in_logs.run(bundle).status == Status.PASS
