@@ -67,13 +67,19 @@ LAYERS: dict[str, str] = {
 _SLASHED = "+json-escape"
 
 
-def describe_form(form: str) -> str:
-    """Human description of a possibly layered form such as ``gzip+zstd+base64``."""
+def split_layers(form: str) -> tuple[list[str], str]:
+    """The layers a form is wrapped in, outermost first, and the form inside: ``gzip+raw`` gives
+    ``(["gzip"], "raw")``. Its offset is in the innermost layer's data when there is a layer."""
     parts = form.split("+")
     layers = []
-    while parts and parts[0] in LAYERS:
+    while len(parts) > 1 and parts[0] in LAYERS:
         layers.append(parts.pop(0))
-    base = "+".join(parts)
+    return layers, "+".join(parts)
+
+
+def describe_form(form: str) -> str:
+    """Human description of a possibly layered form such as ``gzip+zstd+base64``."""
+    layers, base = split_layers(form)
     text = FORMS.get(base, base)
     if base not in FORMS and base.endswith(_SLASHED) and base.removesuffix(_SLASHED) in FORMS:
         text = FORMS[base.removesuffix(_SLASHED)] + ", with '/' escaped as '\\/' (PHP json_encode)"

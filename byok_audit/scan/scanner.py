@@ -9,7 +9,9 @@ source, streamed text deltas are joined and scanned again, and everything stream
 from __future__ import annotations
 
 import os
+import re
 import stat
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -31,7 +33,7 @@ from byok_audit.scan.decode import (
 )
 from byok_audit.scan.engine import LiteralEngine, choose, compile_literals
 from byok_audit.scan.hits import Hit
-from byok_audit.scan.needles import MIN_LITERAL, TEXT_ROLES, needles_for
+from byok_audit.scan.needles import MIN_LITERAL, TEXT_ROLES, needles_for, split_layers
 from byok_audit.scan.reassemble import MARKERS, scan_joined
 from byok_audit.scan.redact import excerpt
 from byok_audit.scan.stream import Match, Reader, chunk_reader, line_numbers, scan_stream
@@ -124,6 +126,17 @@ class _FileSource:
                 return count
 
             yield read
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunksSource:
+    """Pieces of one byte stream (the messages of a TCP connection), read as one."""
+
+    chunks: tuple[bytes, ...]
+
+    @contextmanager
+    def open(self, offset: int = 0) -> Iterator[Reader]:
+        yield chunk_reader(_skip(self.chunks, offset))
 
 
 @dataclass(slots=True)
@@ -280,17 +293,21 @@ class Scanner:
         return _ordered(hits)
 
     def scan_exchange(self, exchange: Exchange) -> list[Hit]:
-        """Everything the target sent and received in one HTTP exchange (headers, query, bodies).
-
-        Stream messages (WebSocket, TCP) are not included: scan them with :meth:`scan_bytes`.
-        """
+        """Everything the target sent and received in one exchange: path, query, headers and bodies,
+        and its WebSocket/TCP/UDP messages in both directions (``exchange 7 message 3 (server)``)."""
         return _ordered(
-            self._exchange_side(exchange, "request") + self._exchange_side(exchange, "response")
+            self._exchange_side(exchange, "request")
+            + self._exchange_side(exchange, "response")
+            + self._messages(exchange, from_client=True)
+            + self._messages(exchange, from_client=False)
         )
 
     def scan_request(self, exchange: Exchange) -> list[Hit]:
-        """Only what the target sent: path, query, request headers and body."""
-        return _ordered(self._exchange_side(exchange, "request"))
+        """Only what the target sent: path, query, request headers and body, and the messages it sent
+        on a WebSocket or TCP/UDP connection (``exchange 7 message 3 (client)``)."""
+        return _ordered(
+            self._exchange_side(exchange, "request") + self._messages(exchange, from_client=True)
+        )
 
     def scan_captured(self, captured: CapturedFile) -> list[Hit]:
         if captured.missing:
@@ -318,6 +335,34 @@ class Scanner:
         hits += self._headers(headers, f"{prefix} {side} header")
         hits += self._body(body, headers, f"{prefix} {side} body")
         return hits
+
+    def _messages(self, exchange: Exchange, *, from_client: bool) -> list[Hit]:
+        """One direction's messages, numbered from 1 in recorded order across both directions.
+
+        WebSocket messages and UDP datagrams are scanned one by one. TCP messages are arbitrary cuts
+        of one byte stream (whatever each read returned), so a direction's messages are scanned
+        joined, and each hit is named after the message it starts in (``messages 3-5`` when it runs
+        on into later ones; all of them when the whole stream was compressed).
+        """
+        side = "client" if from_client else "server"
+        prefix = f"exchange {exchange.id}"
+        numbered = [
+            (number, message.content)
+            for number, message in enumerate(exchange.messages, start=1)
+            if message.from_client == from_client and message.content
+        ]
+        if exchange.kind != "tcp":
+            return [
+                hit
+                for number, content in numbered
+                for hit in self.scan_bytes(content, f"{prefix} message {number} ({side})")
+            ]
+        if not numbered:
+            return []
+        joined = f"{prefix} {side} stream"
+        chunks = _ChunksSource(tuple(content for _, content in numbered))
+        placed = _Placement(joined, f"{prefix} message", side, numbered)
+        return [placed(hit) for hit in self._scan(chunks, joined, "", 0)]
 
     def _headers(self, headers: Headers, prefix: str) -> list[Hit]:
         counts = Counter(name.lower() for name, _ in headers)
@@ -454,6 +499,56 @@ class Scanner:
                     )
                 )
         return hits
+
+
+_MEMBER = re.compile(r"!([^@!]+)@(\d+)(.*)", re.DOTALL)
+
+
+class _Placement:
+    """Renames hits in a joined message stream after the message each starts in, at its offset there."""
+
+    def __init__(
+        self, joined: str, prefix: str, side: str, numbered: list[tuple[int, bytes]]
+    ) -> None:
+        self.joined = joined
+        self.prefix = prefix
+        self.side = side
+        self.numbers = [number for number, _ in numbered]
+        self.contents = [content for _, content in numbered]
+        self.starts: list[int] = []
+        position = 0
+        for content in self.contents:
+            self.starts.append(position)
+            position += len(content)
+
+    def _name(self, first: int, last: int) -> str:
+        numbers = self.numbers
+        span = f" {numbers[first]}" if first == last else f"s {numbers[first]}-{numbers[last]}"
+        return f"{self.prefix}{span} ({self.side})"
+
+    def _index(self, offset: int) -> int:
+        return bisect_right(self.starts, offset) - 1
+
+    def __call__(self, hit: Hit) -> Hit:
+        member = _MEMBER.fullmatch(hit.source, len(self.joined))
+        if (
+            member is not None
+        ):  # inside a compressed blob: named after the message the blob starts in
+            kind, at, rest = member.group(1), int(member.group(2)), member.group(3)
+            index = self._index(at)
+            source = f"{self._name(index, index)}!{kind}@{at - self.starts[index]}{rest}"
+            return hit.model_copy(update={"source": source})
+        if split_layers(hit.form)[0]:  # the whole stream inflated: offsets are in the inflated text
+            return hit.model_copy(update={"source": self._name(0, len(self.numbers) - 1)})
+        first = self._index(hit.offset)
+        # a reassembled hit's length is measured in the joined deltas, not in the stream
+        reach = hit.offset + (1 if hit.form == "sse-reassembled" else max(hit.length, 1))
+        last = self._index(reach - 1)
+        offset = hit.offset - self.starts[first]
+        line = 1 + self.contents[first].count(b"\n", 0, offset)
+        return hit.model_copy(
+            update={"source": self._name(first, last), "offset": offset, "line": line}
+        )
 
 
 class _Assembler:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import brotli
 import pytest
+import zstandard
 
 from byok_audit.models.canary import Canary, CanaryRole, CanaryTable
-from byok_audit.models.evidence import CapturedFile, DbFile, DbSnapshot, Exchange
+from byok_audit.models.evidence import CapturedFile, DbFile, DbSnapshot, Exchange, StreamMessage
 from byok_audit.scan import Hit, Scanner
 from tests.scan.support import canaries, values
 
@@ -123,6 +124,91 @@ def test_an_exchange_is_scanned_part_by_part(engine: str) -> None:
 def test_scan_request_sees_only_what_the_target_sent() -> None:
     sources = {h.source for h in _scanner().scan_request(_exchange())}
     assert sources and not any("response" in s for s in sources)
+
+
+def _messages(*parts: tuple[bool, bytes]) -> list[StreamMessage]:
+    return [
+        StreamMessage(from_client=client, content=data, timestamp=float(n))
+        for n, (client, data) in enumerate(parts)
+    ]
+
+
+def test_websocket_messages_are_scanned_one_by_one_with_their_direction(engine: str) -> None:
+    exchange = Exchange(
+        id=7,
+        kind="http",
+        started=0.0,
+        method="GET",
+        path="/socket",
+        messages=_messages(
+            (True, b'{"type":"hello"}'),
+            (False, f'{{"echo":"{VALUES["RESPONSE"]}"}}'.encode()),
+            (True, f'{{"auth":"{KEY1}"}}'.encode()),
+            (True, base64.b64encode(f"prompt={VALUES['PROMPT']}".encode())),
+        ),
+    )
+    sent = [(h.canary_id, h.form, h.source, h.offset) for h in _scanner().scan_request(exchange)]
+    assert sent == [
+        ("KEY1", "raw", "exchange 7 message 3 (client)", 9),
+        ("PROMPT", "base64", "exchange 7 message 4 (client)", 10),
+    ]
+    both = [(h.canary_id, h.source) for h in _scanner().scan_exchange(exchange)]
+    assert both == [
+        ("RESPONSE", "exchange 7 message 2 (server)"),
+        ("KEY1", "exchange 7 message 3 (client)"),
+        ("PROMPT", "exchange 7 message 4 (client)"),
+    ]
+
+
+def test_a_key_split_across_tcp_chunks_is_found_where_it_starts(engine: str) -> None:
+    exchange = Exchange(
+        id=9,
+        kind="tcp",
+        started=0.0,
+        messages=_messages(
+            (True, b"HELLO v1\r\n"),
+            (False, b"+OK\r\n"),
+            (True, f"AUTH {KEY1[:50]}".encode()),
+            (True, b""),
+            (True, f"{KEY1[50:]}\r\nSEND {KEY2}\r\n".encode()),
+            (False, f"LATER {KEY2[:40]}".encode()),
+        ),
+    )
+    hits = _scanner(fragments=False).scan_request(exchange)
+    assert [(h.canary_id, h.form, h.source, h.offset, h.length) for h in hits] == [
+        ("KEY2", "raw", "exchange 9 message 5 (client)", len(KEY1) - 50 + 7, len(KEY2)),
+        ("KEY1", "raw", "exchange 9 messages 3-5 (client)", 5, len(KEY1)),
+    ]
+    assert [h.line for h in hits] == [2, 1], "lines are those of the message the hit starts in"
+    server = [h for h in _scanner().scan_exchange(exchange) if "server" in h.source]
+    assert [(h.canary_id, h.form, h.source, h.offset) for h in server] == [
+        ("KEY2", "fragment", "exchange 9 message 6 (server)", 6 + 13)
+    ]
+
+
+def test_compressed_data_in_a_tcp_stream_names_the_messages_it_came_from(engine: str) -> None:
+    whole = gzip.compress(f"auth {KEY1}\n".encode() * 3, mtime=0)
+    blob = zstandard.ZstdCompressor().compress(f"prompt {VALUES['PROMPT']}".encode())
+    exchange = Exchange(
+        id=4,
+        kind="tcp",
+        started=0.0,
+        messages=_messages((True, whole[:20]), (False, b"ok"), (True, whole[20:])),
+    )
+    hits = _scanner().scan_request(exchange)
+    assert {(h.form, h.source) for h in hits} == {("gzip+raw", "exchange 4 messages 1-3 (client)")}
+    assert [h.line for h in hits] == [1, 2, 3]
+    embedded = Exchange(
+        id=5,
+        kind="tcp",
+        started=0.0,
+        messages=_messages((True, b"x" * 10), (True, b"PUT " + blob[:9]), (True, blob[9:])),
+    )
+    hits = _scanner().scan_request(embedded)
+    assert [(h.canary_id, h.form, h.source, h.offset) for h in hits] == [
+        ("PROMPT", "zstd+raw", "exchange 5 message 2 (client)!zstd@4", 7),
+        ("PROMPT", "raw", "exchange 5 message 3 (client)", blob.index(b"BYOKP") - 9),
+    ]
 
 
 def test_an_undecodable_body_is_scanned_raw_with_a_warning() -> None:
