@@ -190,7 +190,6 @@ class TargetProcess:
         self.stop()
 
 
-@atexit.register
 def _group_members(pgid: int) -> list[int]:
     """Live (not zombie) processes in process group ``pgid``, read from /proc."""
     members = []
@@ -211,6 +210,7 @@ def _wait_group_gone(pgid: int, timeout: float) -> None:
         time.sleep(0.01)
 
 
+@atexit.register
 def _stop_all() -> None:
     for target in list(_live):
         target.stop()
