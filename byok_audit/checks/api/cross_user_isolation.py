@@ -15,6 +15,7 @@ from byok_audit.checks.api.history import (
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     exchange_ref,
+    final_status,
     keys_sent,
     performed,
     plural,
@@ -121,12 +122,19 @@ def _replaced(bundle: EvidenceBundle, step: StepRecord, victim: str) -> str | No
 
 
 def _used(bundle: EvidenceBundle, step: StepRecord, victim: str) -> str | None:
-    """B's prompt against A must never reach the provider with one of A's keys."""
+    """B's prompt against A must never reach the provider with one of A's keys, and a B without a key
+    of their own must get no answer at all: an answer was billed to somebody's key, wherever (and
+    whenever) its upstream call went."""
     theirs = {c.id for c in _victim_keys(bundle, victim)}
     for exchange in bundle.exchanges_of(step):
         for key in keys_sent(exchange, bundle):
             if key.id in theirs:
                 return f"exchange {exchange.id} to {exchange.host} carried {key.label}"
+    attacker = step.user or "the attacker"
+    status = final_status(step)
+    keyless = current_key(bundle, attacker, step.index) is None
+    if keyless and status is not None and 200 <= status < 300:
+        return f"{attacker} holds no key of their own, yet the prompt was answered {status}"
     return None
 
 
@@ -162,8 +170,10 @@ def cross_user_isolation(bundle: EvidenceBundle) -> Verdict:
     B's GET must not show A's key suffix nor any identifying value (fingerprint, last4, hint) that A's
     own earlier GET returned; after B's DELETE or PUT, A's next own prompt must still reach the
     provider with A's key (or A's next GET still show A's suffix) and never with B's planted key;
-    B's prompt must never reach the provider with one of A's keys. An attack whose outcome no later
-    step can show is an ERROR, never a PASS.
+    B's prompt must never reach the provider with one of A's keys, and when B holds no key of their
+    own a 2xx answer to it is a FAIL by itself (someone's key paid for it, whether or not its upstream
+    call was seen in B's step). An attack whose outcome no later step can show is an ERROR, never a
+    PASS.
     """
     attacks = [s for s in bundle.steps if not own(s) and performed(s)]
     if not attacks:

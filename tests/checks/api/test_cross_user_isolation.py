@@ -122,3 +122,51 @@ def test_bob_reading_alices_fingerprint_in_compressed_replies_fails():
 
 def test_bob_seeing_alices_suffix_in_a_compressed_reply_fails():
     assert scenario(bob_sees=[gzipped(c) for c in shown(ALICE, "other")]).status == Status.FAIL
+
+
+def answered(status=200):
+    return [b.call("POST", "http://t/api/v1/messages", status=status, response_body=b"{}")]
+
+
+def test_keyless_bob_getting_an_answer_against_alice_fails_without_upstream_evidence():
+    steps = [
+        b.step("put_key", 0, user="alice", params={"key": "alice"}),
+        b.step("prompt", 1, user="bob", params={"against": "alice"}, calls=answered()),
+        b.step("get_key", 2, user="alice", calls=shown(ALICE)),
+    ]
+    result = cross_user_isolation.run(b.bundle(canaries=TABLE, steps=steps))
+    assert result.status == Status.FAIL
+    assert "holds no key of their own" in result.evidence[0].detail
+
+
+def test_bob_with_his_own_key_answered_with_it_passes():
+    own = upstream(BOB)
+    steps = [
+        b.step("put_key", 0, user="alice", params={"key": "alice"}),
+        b.step("put_key", 1, user="bob", params={"key": "bob"}),
+        b.step(
+            "prompt",
+            2,
+            user="bob",
+            params={"against": "alice"},
+            calls=answered(),
+            exchange_ids=[own.id],
+        ),
+    ]
+    result = cross_user_isolation.run(b.bundle(canaries=TABLE, steps=steps, exchanges=[own]))
+    assert result.status == Status.PASS
+
+
+def test_keyless_bob_refused_against_alice_passes():
+    steps = [
+        b.step("put_key", 0, user="alice", params={"key": "alice"}),
+        b.step(
+            "prompt",
+            1,
+            user="bob",
+            params={"against": "alice"},
+            calls=answered(404),
+            outcome="refused",
+        ),
+    ]
+    assert cross_user_isolation.run(b.bundle(canaries=TABLE, steps=steps)).status == Status.PASS
