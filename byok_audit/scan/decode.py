@@ -1,4 +1,6 @@
-"""Inflate compressed payloads before scanning: rotated ``.gz`` logs, zstd blobs, HTTP Content-Encoding.
+"""Inflate compressed payloads before scanning: rotated ``.gz`` logs, zstd blobs, HTTP Content-Encoding,
+and base64 text that stands for a compressed stream (``{"Data": "H4sI…"}`` in Kinesis/Firehose records
+and telemetry SDK batches).
 
 Everything streams through bounded ``read(n)`` calls and stops at a cap, so a decompression bomb costs
 at most ``cap`` bytes of scanning and never that much memory.
@@ -6,11 +8,14 @@ at most ``cap`` bytes of scanning and never that much memory.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bz2
 import gzip
 import importlib
 import io
 import lzma
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
@@ -26,6 +31,94 @@ EMBEDDED_MAGIC: dict[bytes, str] = {b"\x1f\x8b\x08": "gzip", b"\x28\xb5\x2f\xfd"
 DEFAULT_CAP = 1 << 30
 #: Words in a problem report that mean data was left unscanned because of the cap.
 CAPPED = "output capped"
+
+
+#: zlib headers (levels 0-1, 2-5, 6 = the usual default, 7-9), none with a preset dictionary.
+_ZLIB_HEADERS = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
+def _base64_magic() -> dict[bytes, str]:
+    found: dict[bytes, str] = {}
+    magics = [*EMBEDDED_MAGIC.items(), *((header, "zlib") for header in _ZLIB_HEADERS)]
+    for magic, kind in magics:
+        whole = 8 * len(magic) // 6  # characters that depend on the magic alone
+        if whole >= 3:
+            prefixes = {base64.b64encode(magic)[:whole]}
+        else:  # two characters are too few to look for: add each way the third one can go
+            prefixes = {base64.b64encode(magic + bytes((b,)))[: whole + 1] for b in range(256)}
+        for prefix in sorted(prefixes):
+            for variant in (prefix, prefix.replace(b"/", b"\\/"), prefix.translate(_TO_URLSAFE)):
+                found[variant] = kind
+    return found
+
+
+#: Text that starts a base64 run standing for a compressed stream (gzip ``H4sI``, zlib ``eJx``…,
+#: zstd ``KLUv/``), in the standard and url-safe alphabets and with ``/`` escaped as ``\/`` (JSON).
+BASE64_MAGIC: dict[bytes, str] = _base64_magic()
+#: Line widths a base64 run may wrap at and still be read on: PEM (64) and MIME (76).
+WRAP_WIDTHS = (64, 76)
+#: Fewest decoded bytes worth inflating (a compressed stream holding an 8-byte needle is longer).
+MIN_BLOB = 12
+
+_RUN = re.compile(rb"[A-Za-z0-9+/_-]*(?:\\/[A-Za-z0-9+/_-]*)*")
+
+
+def base64_run(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The bytes the base64 run at the start of ``chunks`` stands for, decoded as it streams.
+
+    Standard or url-safe alphabet, padded or not, ``/`` possibly escaped as ``\\/`` (JSON), lines
+    possibly wrapped at a width of :data:`WRAP_WIDTHS` (LF or CRLF). The run ends at the first other
+    byte: a quote, ``=`` padding, a line of another width; a dangling last character is dropped.
+    """
+    pending = b""  # clean base64 characters not decoded yet
+    data = b""  # input not consumed yet: at most one undecided byte (a backslash or a CR)
+    line = width = 0  # characters in the current line of the run; the width it wraps at
+    ended = False
+    for chunk in chunks:
+        data += chunk
+        position = 0
+        while True:
+            piece = _RUN.match(data, position).group()  # type: ignore[union-attr]  # matches empty
+            pending += piece.replace(b"\\", b"").translate(_FROM_URLSAFE)
+            line += len(piece) - piece.count(b"\\")
+            position += len(piece)
+            rest = data[position : position + 2]
+            if not rest or rest in (b"\\", b"\r"):
+                break  # the next chunk decides
+            newline = 2 if rest == b"\r\n" else 1 if rest[:1] == b"\n" else 0
+            if newline and line in WRAP_WIDTHS and width in (0, line):
+                width, line = line, 0
+                position += newline
+                continue
+            ended = True
+            break
+        data = data[position:]
+        usable = len(pending) - len(pending) % 4
+        if usable:
+            yield binascii.a2b_base64(pending[:usable])
+            pending = pending[usable:]
+        if ended:
+            break
+    if len(pending) > 1:
+        yield binascii.a2b_base64(pending + b"=" * (-len(pending) % 4))
+
+
+def probe_base64(text: bytes, kind: str) -> bool:
+    """Whether the base64 run starting ``text`` (as much of it as ``text`` holds) may stand for a
+    ``kind`` stream: long enough to hold a needle, the magic in place, and a head that inflates."""
+    head = b"".join(base64_run([text]))
+    if len(head) < MIN_BLOB or sniff(head[:16]) != kind:
+        return False
+    try:
+        if kind == "zstd":
+            zstandard.get_frame_parameters(head)
+        else:
+            zlib.decompressobj(31 if kind == "gzip" else 15).decompress(head, 1 << 12)
+    except (zlib.error, zstandard.ZstdError):
+        return False
+    return True
 
 
 def sniff(head: bytes) -> str | None:
