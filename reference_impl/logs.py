@@ -73,24 +73,33 @@ class JsonLineFormatter(logging.Formatter):
 
 
 def configure_logging(log_file: Path | None, *, to_stderr: bool = True) -> None:
-    """Replace every root handler with JSON-line handlers that redact, and quiet noisy loggers."""
+    """Replace every root handler with JSON-line handlers that redact, and quiet noisy loggers.
+
+    The redaction filter sits on each handler, not on the root logger: a logger's own filters
+    never see records propagated from its children. With no sink at all a NullHandler is
+    installed, because a handler-less tree makes `logging.lastResort` print raw messages and
+    full tracebacks to stderr, past every filter and formatter here.
+    """
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for existing in list(root.filters):
         root.removeFilter(existing)
     root.setLevel(logging.INFO)
-    root.addFilter(RedactionFilter())
     handlers: list[logging.Handler] = []
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
     if to_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
+    if not handlers:
+        handlers.append(logging.NullHandler())
     for handler in handlers:
         handler.setFormatter(JsonLineFormatter())
         handler.addFilter(RedactionFilter())
         root.addHandler(handler)
+    # A logger that stops propagation without handlers of its own would still reach lastResort.
+    logging.lastResort = None
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     access = logging.getLogger("uvicorn.access")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from reference_impl.logs import (
     JsonLineFormatter,
@@ -12,7 +16,7 @@ from reference_impl.logs import (
     RequestMeta,
     redact,
 )
-from tests.reference_impl.support import canary_key
+from tests.reference_impl.support import REPO_ROOT, assert_secret_absent, canary_key
 
 
 def test_redact_masks_keys_anywhere_not_only_at_the_start() -> None:
@@ -67,3 +71,61 @@ def test_request_logger_writes_one_event_line(caplog) -> None:  # type: ignore[n
     assert payload["event"] == "request"
     assert payload["route"] == "/api/v1/messages"
     assert payload["status"] == 200
+
+
+_LOG_FROM_A_CHILD = """
+import logging, sys
+from pathlib import Path
+from reference_impl.logs import configure_logging
+log_file = Path(sys.argv[2]) if sys.argv[2] else None
+configure_logging(log_file, to_stderr=sys.argv[3] == "stderr")
+key = sys.argv[1]
+try:
+    raise RuntimeError(f"provider said {key}")
+except RuntimeError:
+    logging.getLogger("uvicorn.error").exception("Exception in ASGI application %s", key)
+logging.getLogger("some.library").error("warning about %s", key)
+"""
+
+
+def _log_in_a_child(tmp_path: Path, *, log_file: bool, stderr: bool) -> tuple[str, str]:
+    """Configure logging in a fresh interpreter (the root logger is process-global) and log a
+    key-bearing error with a traceback from child loggers; returns (stderr, log file text)."""
+    key = canary_key()
+    path = tmp_path / "server.log"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LOG_FROM_A_CHILD,
+            key,
+            str(path) if log_file else "",
+            "stderr" if stderr else "quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        check=True,
+    )
+    written = path.read_text() if path.exists() else ""
+    for where, text in (
+        ("stderr", result.stderr),
+        ("the log file", written),
+        ("stdout", result.stdout),
+    ):
+        assert_secret_absent(text, key, where=where)
+    return result.stderr, written
+
+
+def test_no_sink_means_silence_not_python_last_resort_tracebacks(tmp_path: Path) -> None:
+    stderr, written = _log_in_a_child(tmp_path, log_file=False, stderr=False)
+    assert stderr == "" and written == ""
+
+
+def test_records_from_child_loggers_are_redacted_by_every_handler(tmp_path: Path) -> None:
+    stderr, written = _log_in_a_child(tmp_path, log_file=True, stderr=True)
+    for text in (stderr, written):
+        lines = [json.loads(line) for line in text.splitlines()]
+        assert [line["logger"] for line in lines] == ["uvicorn.error", "some.library"]
+        assert lines[0]["exception_type"] == "RuntimeError"
+        assert "sk-[REDACTED]" in lines[0]["message"]
