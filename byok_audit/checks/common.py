@@ -61,6 +61,12 @@ def keys_sent(exchange: Exchange, bundle: EvidenceBundle) -> list[Canary]:
     ]
 
 
+def step_owners(bundle: EvidenceBundle) -> dict[int, StepRecord]:
+    """The step each exchange belongs to: the one listing it (the recorder gives an exchange to the last
+    step that started before it). Exchanges before the first step belong to none."""
+    return {i: s for s in bundle.steps for i in s.exchange_ids}
+
+
 def upstream_calls(bundle: EvidenceBundle, step: StepRecord) -> list[Exchange]:
     """HTTP exchanges to provider hosts during a step."""
     return [e for e in bundle.exchanges_of(step) if e.kind == "http" and is_provider(e, bundle)]
