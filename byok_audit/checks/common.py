@@ -164,6 +164,28 @@ def final_status(step: StepRecord) -> int | None:
     return answered[-1] if answered else None
 
 
+def succeeded(step: StepRecord) -> bool:
+    """The target accepted the step and said so with a 2xx answer."""
+    status = final_status(step)
+    return step.outcome == "ok" and status is not None and 200 <= status < 300
+
+
+def generation_calls(bundle: EvidenceBundle, step: StepRecord) -> list[Exchange]:
+    """Model calls to provider hosts that belong to a step (its window runs until the next step
+    starts, so a call fired after the reply is among them), in the order they started."""
+    calls = [e for e in upstream_calls(bundle, step) if is_generation(e)]
+    return sorted(calls, key=lambda e: e.started)
+
+
+def step_numbers(steps: Iterable[StepRecord], limit: int = 10) -> str:
+    """``step 4`` or ``steps 4, 9, 12`` (the first ``limit``, then how many more)."""
+    indexes = [str(s.index) for s in steps]
+    shown = ", ".join(indexes[:limit]) + (
+        f" and {len(indexes) - limit} more" if len(indexes) > limit else ""
+    )
+    return f"step {shown}" if len(indexes) == 1 else f"steps {shown}"
+
+
 # -- leak scanning (RTE/LOG/USE/API checks) ---------------------------------------------------------
 
 KEY_ROLES = (CanaryRole.KEY, CanaryRole.OAUTH_TOKEN)

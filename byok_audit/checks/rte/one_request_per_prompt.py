@@ -7,13 +7,15 @@ from itertools import pairwise
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
+    capped,
     decoded_request_body,
     exchange_ref,
-    is_generation,
+    generation_calls,
     performed_steps,
     plural,
+    step_numbers,
     step_ref,
-    upstream_calls,
+    succeeded,
 )
 from byok_audit.models.evidence import EvidenceBundle, Exchange
 from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
@@ -62,17 +64,21 @@ def one_request_per_prompt(bundle: EvidenceBundle) -> Verdict:
     a retry, and not counted, when the attempt right before it failed retriably (408/409/429/5xx/529,
     a timeout or no answer), that failure had arrived before the retry started (parallel "hedged"
     duplicates are counted), and it re-sends the same body (byte-equal or JSON-equal). More than one
-    counted request for one prompt step is a FAIL.
+    counted request for one prompt step is a FAIL. Every call that belongs to the step counts, also one
+    fired after the reply (a title or summary task bills the user too). A prompt step answered 2xx
+    that made no generation request at all is a WARN naming it: it was served from a cache, or its
+    call went around the proxy (sealed egress would tell).
     """
     steps = performed_steps(bundle, "prompt")
     evidence: list[EvidenceRef] = []
     retried: list[EvidenceRef] = []
+    unseen = []
     total = failing = examined = 0
     for step in steps:
-        calls = sorted(
-            (e for e in upstream_calls(bundle, step) if is_generation(e)), key=lambda e: e.started
-        )
+        calls = generation_calls(bundle, step)
         if not calls:
+            if succeeded(step):
+                unseen.append(step)
             continue
         examined += 1
         counted = [calls[0]]
@@ -91,17 +97,27 @@ def one_request_per_prompt(bundle: EvidenceBundle) -> Verdict:
             evidence.extend(
                 exchange_ref(e, f"status {e.response_status}, counted") for e in counted
             )
+    no_call = f"answered 2xx without any provider request ({step_numbers(unseen)})"
+    unseen_refs = [step_ref(s, "answered 2xx, no provider request seen") for s in unseen]
     if not examined:
-        raise EvidenceMissing("no prompt step reached a provider host; nothing to count")
+        why = f"; {plural(len(unseen), 'prompt step')} {no_call}" if unseen else ""
+        raise EvidenceMissing(f"no prompt step reached a provider host; nothing to count{why}")
     retries = f"{len(retried)} retr{'y' if len(retried) == 1 else 'ies'} after a failed attempt"
     if failing:
         return Verdict.failed(
             f"{failing} of {plural(examined, 'prompt step')} made more than one provider request "
             f"({retries} not counted)",
-            evidence + retried,
+            capped(evidence + retried + unseen_refs),
+        )
+    counted_note = f"{total} generation requests examined, {retries} not counted"
+    if unseen:
+        return Verdict.warn(
+            f"each of {plural(examined, 'prompt step')} that reached the provider made exactly one "
+            f"request ({counted_note}), but {len(unseen)} {no_call}: served from a cache, or the "
+            "call went around the proxy (sealed egress would tell)",
+            unseen_refs + retried,
         )
     return Verdict.passed(
-        f"each of {plural(examined, 'prompt step')} made exactly one provider request "
-        f"({total} generation requests examined, {retries} not counted)",
+        f"each of {plural(examined, 'prompt step')} made exactly one provider request ({counted_note})",
         retried,
     )

@@ -5,14 +5,17 @@ from __future__ import annotations
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     all_of,
+    capped,
     exchange_ref,
-    is_generation,
+    generation_calls,
     performed_steps,
     plural,
     request_json,
-    upstream_calls,
+    step_numbers,
+    step_ref,
+    succeeded,
 )
-from byok_audit.models.evidence import EvidenceBundle
+from byok_audit.models.evidence import EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Severity, Threat
 
 #: Anthropic and OpenAI chat use ``max_tokens``; newer OpenAI models ``max_completion_tokens``; the
@@ -48,19 +51,25 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
     ``max_tokens`` parameter, each generation request it caused to a provider host is read as JSON and
     its limit (``max_tokens``, ``max_completion_tokens`` or ``max_output_tokens``) compared with the
     user's. Equal is expected and lower passes (noted); higher is a FAIL, and so is no limit at all
-    (the provider's default is then the model's maximum). A body that is not JSON is a WARN.
+    (the provider's default is then the model's maximum). A body that is not JSON is a WARN. Every call
+    that belongs to the step is compared, also one fired after the reply. A prompt step answered 2xx
+    that made no generation request (or asked no max_tokens) could not be compared: a WARN naming it.
     """
-    asks = [(s, _integer(s.params.get("max_tokens"))) for s in performed_steps(bundle, "prompt")]
     inflated: list[EvidenceRef] = []
     lowered: list[EvidenceRef] = []
     unreadable: list[EvidenceRef] = []
+    uncompared: list[StepRecord] = []
+    compared_steps = 0
     compared = 0
-    for step, asked in asks:
-        if asked is None:
+    for step in performed_steps(bundle, "prompt"):
+        asked = _integer(step.params.get("max_tokens"))
+        calls = generation_calls(bundle, step)
+        if asked is None or not calls:
+            if succeeded(step):
+                uncompared.append(step)
             continue
-        for exchange in upstream_calls(bundle, step):
-            if not is_generation(exchange):
-                continue
+        compared_steps += 1
+        for exchange in calls:
             body = request_json(exchange)
             if body is None:
                 unreadable.append(exchange_ref(exchange, "request body is not a JSON object"))
@@ -81,17 +90,24 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
                 )
     if not compared and not unreadable:
         raise EvidenceMissing("no prompt step with max_tokens reached a provider host")
+    not_compared = [step_ref(s, "answered 2xx, no upstream request to compare") for s in uncompared]
     if inflated:
         return Verdict.failed(
             f"{len(inflated)} of {plural(compared, 'upstream request')} raised or dropped the user's max_tokens",
-            inflated + unreadable,
-        )
-    if unreadable:
-        return Verdict.warn(
-            f"{plural(compared, 'upstream request')} kept max_tokens; {len(unreadable)} could not be read",
-            unreadable,
+            capped(inflated + unreadable + not_compared),
         )
     note = f" ({len(lowered)} lowered it)" if lowered else ""
+    kept = f"{plural(compared, 'upstream request')} of {plural(compared_steps, 'prompt step')} kept max_tokens{note}"
+    problems = []
+    if unreadable:
+        problems.append(f"{len(unreadable)} could not be read")
+    if uncompared:
+        problems.append(
+            f"{plural(len(uncompared), 'successful prompt step')} could not be compared "
+            f"({step_numbers(uncompared)}: no generation request reached a provider)"
+        )
+    if problems:
+        return Verdict.warn(f"{kept}; {'; '.join(problems)}", capped(unreadable + not_compared))
     return Verdict.passed(
         f"{all_of(compared, 'upstream generation request')} kept the user's max_tokens or lower{note}",
         lowered,

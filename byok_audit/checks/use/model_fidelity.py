@@ -5,15 +5,18 @@ from __future__ import annotations
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     all_of,
+    capped,
     exchange_ref,
-    is_generation,
+    generation_calls,
     performed_steps,
     plural,
     request_json,
     same_model,
-    upstream_calls,
+    step_numbers,
+    step_ref,
+    succeeded,
 )
-from byok_audit.models.evidence import EvidenceBundle
+from byok_audit.models.evidence import EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Severity, Threat
 
 
@@ -34,43 +37,55 @@ def model_fidelity(bundle: EvidenceBundle) -> Verdict:
     parameter, each generation request it caused to a provider host is read as JSON and its ``model``
     compared with the chosen one. Equal passes; so does the alias resolved to a dated snapshot
     (``claude-sonnet-4-5`` → ``claude-sonnet-4-5-20250929``). Any other model is a FAIL; a request whose
-    model cannot be read (not JSON, no ``model`` field) is a WARN.
+    model cannot be read (not JSON, no ``model`` field) is a WARN. Every call that belongs to the step
+    is compared, also one fired after the reply (a title task on a costlier model bills the user too).
+    A prompt step answered 2xx that made no generation request (or named no model) could not be
+    compared: a WARN naming it; the summary lists only the models actually compared.
     """
-    steps = [s for s in performed_steps(bundle, "prompt") if isinstance(s.params.get("model"), str)]
     mismatched: list[EvidenceRef] = []
     unreadable: list[EvidenceRef] = []
+    uncompared: list[StepRecord] = []
+    models: set[str] = set()
     compared = 0
-    for step in steps:
-        chosen = str(step.params["model"])
-        for exchange in upstream_calls(bundle, step):
-            if not is_generation(exchange):
-                continue
+    for step in performed_steps(bundle, "prompt"):
+        chosen = step.params.get("model")
+        calls = generation_calls(bundle, step)
+        if not isinstance(chosen, str) or not calls:
+            if succeeded(step):
+                uncompared.append(step)
+            continue
+        for exchange in calls:
             body = request_json(exchange)
             sent = body.get("model") if body else None
             if not isinstance(sent, str):
                 unreadable.append(exchange_ref(exchange, "no JSON 'model' field in the request"))
-            elif same_model(chosen, sent):
-                compared += 1
-            else:
-                compared += 1
+                continue
+            compared += 1
+            models.add(chosen)
+            if not same_model(chosen, sent):
                 mismatched.append(
                     exchange_ref(exchange, f"step {step.index} chose {chosen!r}, sent {sent!r}")
                 )
     if not compared and not unreadable:
         raise EvidenceMissing("no prompt step with a chosen model reached a provider host")
+    not_compared = [step_ref(s, "answered 2xx, no upstream request to compare") for s in uncompared]
     if mismatched:
         return Verdict.failed(
             f"{len(mismatched)} of {plural(compared, 'upstream request')} used another model than the user chose",
-            mismatched + unreadable,
+            capped(mismatched + unreadable + not_compared),
         )
+    problems = []
     if unreadable:
-        return Verdict.warn(
-            f"{plural(compared, 'upstream request')} used the chosen model; the model of "
-            f"{len(unreadable)} could not be read",
-            unreadable,
+        problems.append(f"the model of {len(unreadable)} could not be read")
+    if uncompared:
+        problems.append(
+            f"{plural(len(uncompared), 'successful prompt step')} could not be compared "
+            f"({step_numbers(uncompared)}: no generation request reached a provider)"
         )
-    models = sorted({str(s.params["model"]) for s in steps})
-    return Verdict.passed(
-        f"{all_of(compared, 'upstream generation request')} used the model the user chose "
-        f"({', '.join(models)})"
-    )
+    used = f"used the model the user chose ({', '.join(sorted(models))})" if models else ""
+    if problems:
+        return Verdict.warn(
+            f"{plural(compared, 'upstream request')} {used or 'compared'}; {'; '.join(problems)}",
+            capped(unreadable + not_compared),
+        )
+    return Verdict.passed(f"{all_of(compared, 'upstream generation request')} {used}")

@@ -82,3 +82,35 @@ def test_retry_of_an_attempt_that_never_ended_is_counted():
     again = b.exchange(request_body=BODY, started=2.0, ended=2.5)
     result = run(b.step("prompt", 0, exchange_ids=[hung.id, again.id]), exchanges=[hung, again])
     assert result.status == Status.FAIL
+
+
+def answered(status=200):
+    return [b.call(status=status)]
+
+
+def test_title_generation_fired_after_the_reply_is_a_duplicate():
+    reply = b.exchange(request_body=BODY, started=1000.1, ended=1000.4)
+    title = b.exchange(
+        request_body=BODY.replace(b"64", b"16"), started=1000.6, ended=1000.9
+    )  # after the step's reply (step ends at 1000.5) but before the next step starts
+    step = b.step("prompt", 0, calls=answered(), exchange_ids=[reply.id, title.id])
+    result = run(step, b.step("idle", 1), exchanges=[reply, title])
+    assert result.status == Status.FAIL
+    assert any(f"exchange {title.id}" in e.ref for e in result.evidence)
+
+
+def test_successful_prompt_without_a_provider_call_warns_naming_it():
+    call = b.exchange(request_body=BODY)
+    served = b.step("prompt", 0, calls=answered(), exchange_ids=[call.id])
+    cached = b.step("prompt", 1, calls=answered())
+    result = run(served, cached, exchanges=[call])
+    assert result.status == Status.WARN
+    assert "step 1" in result.summary
+    assert any(e.ref.startswith("step 1") for e in result.evidence)
+
+
+def test_refused_prompt_without_a_provider_call_is_not_a_warning():
+    call = b.exchange(request_body=BODY)
+    served = b.step("prompt", 0, calls=answered(), exchange_ids=[call.id])
+    refused = b.step("prompt", 1, calls=answered(400), outcome="refused")
+    assert run(served, refused, exchanges=[call]).status == Status.PASS

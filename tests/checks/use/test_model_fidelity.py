@@ -48,3 +48,34 @@ def test_unreadable_model_warns():
 def test_no_upstream_call_is_an_error():
     step = b.step("prompt", params={"model": "claude-sonnet-4-5"})
     assert model_fidelity.run(b.bundle(steps=[step])).status == Status.ERROR
+
+
+def answered():
+    return [b.call(status=200)]
+
+
+def test_second_call_after_the_reply_with_another_model_fails():
+    reply = b.exchange(request_body=body("claude-opus-4-1"), started=1000.1)
+    title = b.exchange(request_body=body("claude-haiku-4-5"), started=1000.7)
+    step = b.step(
+        "prompt",
+        0,
+        params={"model": "claude-opus-4-1"},
+        calls=answered(),
+        exchange_ids=[reply.id, title.id],
+    )
+    result = model_fidelity.run(b.bundle(steps=[step], exchanges=[reply, title]))
+    assert result.status == Status.FAIL
+    assert "'claude-haiku-4-5'" in result.evidence[0].detail
+
+
+def test_successful_prompt_that_was_not_compared_warns_and_is_not_listed():
+    call = b.exchange(request_body=body("claude-sonnet-4-5"))
+    compared = b.step(
+        "prompt", 0, params={"model": "claude-sonnet-4-5"}, calls=answered(), exchange_ids=[call.id]
+    )
+    cached = b.step("prompt", 1, params={"model": "claude-opus-4-1"}, calls=answered())
+    result = model_fidelity.run(b.bundle(steps=[compared, cached], exchanges=[call]))
+    assert result.status == Status.WARN
+    assert "claude-opus-4-1" not in result.summary
+    assert "step 1" in result.summary
