@@ -223,9 +223,35 @@ def non_provider(bundle: EvidenceBundle) -> list[Exchange]:
     return [e for e in bundle.exchanges if not is_provider(e, bundle)]
 
 
+#: How a TLS record starts (handshake, application data): a raw stream that is TLS inside is unreadable.
+_TLS_RECORDS = (b"\x16\x03", b"\x17\x03")
+
+
+def unobserved(exchange: Exchange) -> str | None:
+    """Why the proxy saw none of what the target meant to send on a connection (None: it saw it)."""
+    if exchange.kind == "tls_failed":
+        return exchange.error or "the client refused our CA in the TLS handshake"
+    if exchange.kind == "connect":
+        return "a tunnel was opened but no request followed"
+    if exchange.kind == "blocked":
+        return "the connection was blocked before anything was sent"
+    if exchange.kind in ("tcp", "udp"):
+        sent = [m.content for m in exchange.messages if m.from_client and m.content]
+        if not sent:
+            return f"raw {exchange.kind.upper()}: nothing from the client was seen"
+        if sent[0].startswith(_TLS_RECORDS):
+            return f"raw {exchange.kind.upper()} carrying TLS: encrypted, unreadable"
+    return None
+
+
 def opaque(bundle: EvidenceBundle) -> list[Exchange]:
-    """Non-provider connections whose content the proxy could not read (the client refused our CA)."""
-    return [e for e in non_provider(bundle) if e.kind == "tls_failed"]
+    """Non-provider connections whose content was not observed: the client refused our CA, opened a
+    tunnel and sent no request, was blocked, or spoke raw TCP/UDP that showed nothing readable."""
+    return [e for e in non_provider(bundle) if unobserved(e) is not None]
+
+
+def opaque_refs(exchanges: Iterable[Exchange]) -> list[EvidenceRef]:
+    return capped([exchange_ref(e, f"content not observed: {unobserved(e)}") for e in exchanges])
 
 
 def hosts_of(exchanges: Iterable[Exchange]) -> list[str]:

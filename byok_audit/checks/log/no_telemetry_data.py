@@ -15,6 +15,7 @@ from byok_audit.checks.common import (
     hosts_of,
     non_provider,
     opaque,
+    opaque_refs,
     performed_steps,
     plural,
     scanner,
@@ -41,7 +42,9 @@ def no_telemetry_data(bundle: EvidenceBundle) -> Verdict:
     provider is scanned for every canary of the user's request: keys and OAuth tokens (any encoding,
     fragments, digests), the prompt and the response. A request carrying any of them is a FAIL, listed
     per host. Telemetry without user data (a heartbeat, a metric, a version ping) is fine; the PASS
-    summary lists the hosts that were contacted. Prompt steps must have run (else ERROR).
+    summary lists the hosts that were contacted. A connection whose content was not observed (TLS
+    refused, a tunnel without a request, blocked, unreadable raw TCP/UDP) is a WARN. Prompt steps
+    must have run (else ERROR).
     """
     performed_steps(bundle, "prompt")
     scan = scanner(bundle, (*KEY_ROLES, *TEXT_ROLES), fragments=True, digests=True)
@@ -72,8 +75,8 @@ def no_telemetry_data(bundle: EvidenceBundle) -> Verdict:
     unread = opaque(bundle)
     if unread:
         return Verdict.warn(
-            f"{seen} ({contacted}): no request data in those read, but {len(unread)} could not be "
-            "read (TLS refused)",
-            [exchange_ref(e, e.error or "TLS handshake failed") for e in unread],
+            f"{seen} ({contacted}): no request data in those read, but content not observed on "
+            f"{plural(len(unread), 'connection')} to {', '.join(hosts_of(unread))}",
+            opaque_refs(unread),
         )
     return Verdict.passed(f"{seen} carried no request data: {contacted}")

@@ -11,6 +11,7 @@ from byok_audit.checks.common import (
     hosts_of,
     is_provider,
     opaque,
+    opaque_refs,
     performed_steps,
     plural,
     scanner,
@@ -36,8 +37,9 @@ def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
     OAuth-token canary in any encoding, as a fragment beyond the display suffix, or as an unsalted
     digest. A hit in an exchange that is not addressed to a declared provider host by CONNECT host, SNI
     and Host header alike (so domain fronting counts as non-provider) is a FAIL. Non-provider
-    connections the proxy could not read (the client refused its CA) make a WARN. At least one key must
-    be seen going to a provider, or the BYOK path was not exercised: ERROR.
+    connections whose content was not observed (the client refused the proxy's CA, opened a tunnel and
+    sent no request, was blocked, or spoke raw TCP/UDP that showed nothing readable) make a WARN. At
+    least one key must be seen going to a provider, or the BYOK path was not exercised: ERROR.
     """
     performed_steps(bundle, "prompt")
     scan = scanner(bundle, KEY_ROLES, fragments=True, digests=True)
@@ -68,9 +70,9 @@ def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
     seen = f"scanned {plural(len(bundle.exchanges), 'exchange')} to {plural(len(hosts_of(bundle.exchanges)), 'host')}"
     if unread:
         return Verdict.warn(
-            f"{seen}: keys went only to provider hosts, but {len(unread)} connection(s) to "
-            f"{', '.join(hosts_of(unread))} could not be read (TLS refused)",
-            [exchange_ref(e, e.error or "TLS handshake failed") for e in unread],
+            f"{seen}: keys went only to provider hosts, but content not observed on "
+            f"{plural(len(unread), 'connection')} to {', '.join(hosts_of(unread))}",
+            opaque_refs(unread),
         )
     return Verdict.passed(
         f"{seen}: keys went only to provider hosts ({', '.join(hosts_of(to_provider))}, "

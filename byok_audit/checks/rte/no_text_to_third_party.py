@@ -11,6 +11,7 @@ from byok_audit.checks.common import (
     hosts_of,
     non_provider,
     opaque,
+    opaque_refs,
     performed_steps,
     plural,
     reached_provider,
@@ -36,8 +37,9 @@ def no_text_to_third_party(bundle: EvidenceBundle) -> Verdict:
     """Prompts and answers are the user's data; any other recipient (a tracing SaaS, an analytics
     pipeline, a router) is a leak. Every request to a host that is not a declared provider (by CONNECT
     host, SNI and Host header) is scanned for the prompt and response canaries in every encoding
-    (base64, JSON escapes, UTF-16, compressed bodies...). A hit is a FAIL; non-provider connections the
-    proxy could not read make a WARN. The prompt canary must be seen reaching a provider at least once,
+    (base64, JSON escapes, UTF-16, compressed bodies...), with the messages it sent on WebSocket and raw
+    TCP/UDP connections. A hit is a FAIL; non-provider connections whose content was not observed (TLS
+    refused, a tunnel without a request, blocked, unreadable raw TCP/UDP) make a WARN. The prompt canary must be seen reaching a provider at least once,
     or the scenario did not send it: ERROR.
     """
     performed_steps(bundle, "prompt")
@@ -62,9 +64,9 @@ def no_text_to_third_party(bundle: EvidenceBundle) -> Verdict:
     unread = opaque(bundle)
     if unread:
         return Verdict.warn(
-            f"{seen}: no prompt or response text, but {len(unread)} connection(s) to "
-            f"{', '.join(hosts_of(unread))} could not be read (TLS refused)",
-            [exchange_ref(e, e.error or "TLS handshake failed") for e in unread],
+            f"{seen}: no prompt or response text, but content not observed on "
+            f"{plural(len(unread), 'connection')} to {', '.join(hosts_of(unread))}",
+            opaque_refs(unread),
         )
     names = f" ({', '.join(hosts_of(others))})" if others else ""
     return Verdict.passed(f"{seen}{names}: no prompt or response text in any of them")

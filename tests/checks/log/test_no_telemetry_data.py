@@ -37,3 +37,10 @@ def test_query_key_in_a_span_fails():
 
 def test_no_prompt_step_is_an_error():
     assert no_telemetry_data.run(b.bundle(canaries=TABLE)).status == Status.ERROR
+
+
+def test_blocked_connection_to_a_third_party_warns():
+    blocked = b.to_host("203.0.113.9", kind="blocked", sni=None, host_header=None, error="blocked")
+    result = run(b.keyed(KEY), blocked)
+    assert result.status == Status.WARN
+    assert "content not observed" in result.summary

@@ -1,8 +1,11 @@
 import base64
 import json
 
+import pytest
+
 from byok_audit.checks.rte.key_only_to_provider import key_only_to_provider
 from byok_audit.models.canary import CanaryTable
+from byok_audit.models.evidence import StreamMessage
 from byok_audit.models.finding import Status
 from tests import builders as b
 
@@ -56,3 +59,42 @@ def test_fully_qualified_provider_name_with_trailing_dot_is_the_provider():
     dotted = b.keyed(KEY, host="api.anthropic.com.", sni="api.anthropic.com.")
     result = run(dotted)
     assert result.status == Status.PASS
+
+
+def message(content: bytes, from_client: bool = True) -> StreamMessage:
+    return StreamMessage(from_client=from_client, content=content, timestamp=1100.0)
+
+
+def test_key_in_a_websocket_message_to_a_third_party_fails():
+    socket = b.to_host("relay.example", path="/ws", messages=[message(KEY.value.encode())])
+    result = run(b.keyed(KEY), socket)
+    assert result.status == Status.FAIL
+    assert "message" in result.evidence[0].detail
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        ("tcp", {}),
+        ("tcp", {"messages": [message(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")]}),
+        ("blocked", {"error": "blocked by byok-audit"}),
+        ("connect", {"method": "CONNECT", "error": "client closed the tunnel without a request"}),
+    ],
+)
+def test_connection_whose_content_was_not_observed_warns(kind, fields):
+    unseen = b.to_host("203.0.113.9", kind=kind, sni=None, host_header=None, **fields)
+    result = run(b.keyed(KEY), unseen)
+    assert result.status == Status.WARN
+    assert "203.0.113.9" in result.summary
+    assert "content not observed" in result.summary
+
+
+def test_raw_tcp_whose_plain_content_was_read_passes():
+    readable = b.to_host(
+        "metrics.example",
+        kind="tcp",
+        sni=None,
+        host_header=None,
+        messages=[message(b"PUT gauge.requests 1\n")],
+    )
+    assert run(b.keyed(KEY), readable).status == Status.PASS

@@ -1,5 +1,6 @@
 from byok_audit.checks.rte.no_plain_http import no_plain_http
 from byok_audit.models.canary import CanaryTable
+from byok_audit.models.evidence import StreamMessage
 from byok_audit.models.finding import Status
 from tests import builders as b
 
@@ -27,3 +28,18 @@ def test_key_over_plain_http_fails():
 
 def test_no_key_bearing_exchange_is_an_error():
     assert run(b.exchange()).status == Status.ERROR
+
+
+def test_key_in_a_plain_tcp_stream_fails():
+    stream = b.to_host(
+        "203.0.113.9",
+        kind="tcp",
+        scheme="",
+        tls=False,
+        sni=None,
+        host_header=None,
+        messages=[StreamMessage(from_client=True, content=KEY.value.encode(), timestamp=1100.0)],
+    )
+    result = run(b.keyed(KEY), stream)
+    assert result.status == Status.FAIL
+    assert "203.0.113.9" in result.summary

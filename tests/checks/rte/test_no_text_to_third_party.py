@@ -46,3 +46,12 @@ def test_prompt_to_a_third_party_fails():
 
 def test_prompt_never_sent_is_an_error():
     assert run(b.exchange()).status == Status.ERROR
+
+
+def test_connect_tunnel_without_a_request_warns():
+    tunnel = b.to_host(
+        "collector.example", kind="connect", method="CONNECT", path="", error="tunnel still open"
+    )
+    result = run(asked(), tunnel)
+    assert result.status == Status.WARN
+    assert "content not observed" in result.summary
