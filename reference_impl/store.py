@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,6 +57,24 @@ _POSTGRES_SCHEMA = _SQLITE_SCHEMA.replace("BLOB", "BYTEA").replace(
     "master_key_id INTEGER", "master_key_id BIGINT"
 )
 
+# Exactly what _SQLITE_SCHEMA creates. Anything else found at start (a deleted_at column, a
+# history or config table, a trigger or rule) was put there by other code and may keep key
+# material this server would then silently depend on or leave behind.
+EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("user_id", "name", "token_sha256", "created_at"),
+    "provider_keys": (
+        "user_id",
+        "provider",
+        "master_key_id",
+        "record",
+        "last4",
+        "fingerprint",
+        "created_at",
+        "updated_at",
+    ),
+    "usage_monthly": ("user_id", "month", "input_tokens", "output_tokens"),
+}
+
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -64,6 +82,53 @@ def utc_now() -> str:
 
 class StoreError(RuntimeError):
     """The database cannot be used safely (e.g. secure_delete or WAL could not be enabled)."""
+
+
+class SchemaMismatch(StoreError):
+    """The database holds tables, columns, triggers or rules this server did not create."""
+
+
+@dataclass(frozen=True)
+class SchemaFacts:
+    """What a database holds: table or view -> its columns, and every trigger and rule."""
+
+    tables: dict[str, set[str]]
+    triggers: list[str]
+    rules: list[str] = field(default_factory=list)
+
+
+def schema_problems(facts: SchemaFacts) -> list[str]:
+    """Each difference from EXPECTED_COLUMNS, named; empty when the schema is exactly ours."""
+    problems = []
+    unknown_tables = sorted(set(facts.tables) - set(EXPECTED_COLUMNS))
+    if unknown_tables:
+        problems.append(f"unknown table(s) or view(s): {', '.join(unknown_tables)}")
+    unknown_columns, missing_columns = [], []
+    for table, expected in EXPECTED_COLUMNS.items():
+        present = facts.tables.get(table, set())
+        unknown_columns += [f"{table}.{column}" for column in sorted(present - set(expected))]
+        missing_columns += [f"{table}.{column}" for column in expected if column not in present]
+    if unknown_columns:
+        problems.append(f"unknown column(s): {', '.join(unknown_columns)}")
+    if missing_columns:
+        problems.append(f"missing column(s): {', '.join(missing_columns)}")
+    if facts.triggers:
+        problems.append(f"trigger(s): {', '.join(sorted(facts.triggers))}")
+    if facts.rules:
+        problems.append(f"rule(s): {', '.join(sorted(facts.rules))}")
+    return problems
+
+
+def check_schema(facts: SchemaFacts, where: str) -> None:
+    problems = schema_problems(facts)
+    if problems:
+        raise SchemaMismatch(
+            f"{where} does not hold exactly the schema byok-ref creates: {'; '.join(problems)}. "
+            "byok-ref refuses to run on it: such objects are how other code keeps deleted or "
+            "replaced keys (a deleted_at flag, a history table, a copying trigger), and this "
+            "server would bring them back or leave them behind. Point --db at a fresh database, "
+            "or remove those objects once you have checked what they hold."
+        )
 
 
 class Cursor(Protocol):
@@ -83,7 +148,7 @@ class Database(Protocol):
 
     kind: str
 
-    def init_schema(self) -> None: ...
+    def init_schema(self, *, verify: bool = True) -> None: ...
 
     def transaction(self, *, write: bool = False) -> Any: ...
 
@@ -123,12 +188,30 @@ class SqliteDatabase:
             raise
         return conn
 
-    def init_schema(self) -> None:
+    def init_schema(self, *, verify: bool = True) -> None:
+        """Create the tables if missing; then, unless told not to, refuse any other schema."""
         conn = self._connect()
         try:
             conn.executescript(_SQLITE_SCHEMA)
+            if verify:
+                check_schema(self._schema_facts(conn), f"the SQLite database {self.path}")
         finally:
             conn.close()
+
+    @staticmethod
+    def _schema_facts(conn: sqlite3.Connection) -> SchemaFacts:
+        # Names starting with sqlite_ are SQLite's own (autoindexes, ANALYZE statistics); no
+        # statement can create one.
+        objects = conn.execute(
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        ).fetchall()
+        tables = {
+            name: {row[0] for row in conn.execute("SELECT name FROM pragma_table_info(?)", (name,))}
+            for kind, name, _table in objects
+            if kind in ("table", "view")
+        }
+        triggers = [f"{name} on {table}" for kind, name, table in objects if kind == "trigger"]
+        return SchemaFacts(tables, triggers)
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Tx]:
@@ -183,10 +266,44 @@ class PostgresDatabase:
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
 
-    def init_schema(self) -> None:
+    def init_schema(self, *, verify: bool = True) -> None:
+        """Create the tables if missing; then, unless told not to, refuse any other schema in
+        the current schema (pg_catalog, so objects the role may not read are seen too)."""
         with psycopg.connect(self._dsn, autocommit=True) as conn:
             for statement in filter(str.strip, _POSTGRES_SCHEMA.split(";")):
                 conn.execute(statement)  # type: ignore[call-overload]
+            if verify:
+                check_schema(
+                    self._schema_facts(conn),
+                    f"the PostgreSQL database {conn.info.dbname} (schema "
+                    f"{conn.execute('SELECT current_schema()').fetchone()[0]})",  # type: ignore[index]
+                )
+
+    @staticmethod
+    def _schema_facts(conn: psycopg.Connection[Any]) -> SchemaFacts:
+        tables: dict[str, set[str]] = {}
+        for table, column in conn.execute(
+            "SELECT c.relname, a.attname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+        ).fetchall():
+            tables.setdefault(table, set()).update([column] if column else [])
+        triggers = [
+            f"{name} on {table}"
+            for name, table in conn.execute(
+                "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE NOT t.tgisinternal AND n.nspname = current_schema()"
+            ).fetchall()
+        ]
+        rules = [
+            f"{name} on {table}"
+            for name, table in conn.execute(
+                "SELECT rulename, tablename FROM pg_rules WHERE schemaname = current_schema()"
+            ).fetchall()
+        ]
+        return SchemaFacts(tables, triggers, rules)
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Tx]:

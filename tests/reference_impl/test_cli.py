@@ -11,6 +11,7 @@ import pytest
 
 from reference_impl.crypto import RecordCipher, RecordContext, UnknownMasterKeyError
 from reference_impl.keyring import README_EXAMPLE_ENTRY, generate_entry, parse_keyring
+from reference_impl.store import open_database
 from tests.reference_impl.fake_provider import FakeProvider
 from tests.reference_impl.support import REPO_ROOT, RefServer, canary_key
 
@@ -91,6 +92,23 @@ def test_serve_refuses_bad_settings(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "invalid settings" in result.stderr and "models" in result.stderr
+
+
+def test_serve_refuses_a_database_a_soft_delete_variant_used(tmp_path: Path) -> None:
+    """The clean server must not adopt a deleted_at column: it would serve soft-deleted keys again."""
+    db = str(tmp_path / "used-by-a-flawed-variant.sqlite3")
+    open_database(db).init_schema()
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE provider_keys ADD COLUMN deleted_at TEXT")
+    conn.close()
+    try:
+        result = byok_ref(
+            "serve", "--db", db, "--port", "0", master_keys=generate_entry(), timeout=20
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("byok-ref serve started on a database with a soft-delete column")
+    assert result.returncode != 0
+    assert "provider_keys.deleted_at" in result.stderr
 
 
 def test_user_add_prints_a_token_that_works(tmp_path: Path, master_keys: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from reference_impl.store import (
     Database,
     NameTaken,
+    SchemaMismatch,
     SqliteDatabase,
     SqlKeyStore,
     StoredKey,
@@ -134,6 +136,67 @@ def test_schema_has_no_soft_delete_or_history(database: Database) -> None:
         "updated_at",
     }
     assert triggers == []
+
+
+# What flawed code leaves behind, and the name the refusal must give it.
+_FOREIGN_OBJECTS = {
+    "soft-delete column": (
+        ["ALTER TABLE provider_keys ADD COLUMN deleted_at TEXT"],
+        "provider_keys.deleted_at",
+    ),
+    "history table": (
+        ["CREATE TABLE provider_keys_history (user_id TEXT, record BLOB)"],
+        "provider_keys_history",
+    ),
+    "config table": (["CREATE TABLE config (name TEXT PRIMARY KEY, value TEXT)"], "config"),
+    "view": (["CREATE VIEW live_keys AS SELECT * FROM provider_keys"], "live_keys"),
+    "trigger": (
+        ["CREATE TRIGGER keep_copy BEFORE DELETE ON provider_keys BEGIN SELECT 1; END"],
+        "keep_copy on provider_keys",
+    ),
+}
+_POSTGRES_TRIGGER = [
+    "CREATE FUNCTION keep_copy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
+    "CREATE TRIGGER keep_copy BEFORE DELETE ON provider_keys "
+    "FOR EACH ROW EXECUTE FUNCTION keep_copy()",
+]
+
+
+@pytest.mark.parametrize("kind", _FOREIGN_OBJECTS)
+def test_a_schema_with_foreign_objects_is_refused_by_name(database: Database, kind: str) -> None:
+    statements, name = _FOREIGN_OBJECTS[kind]
+    if kind == "trigger" and database.kind == "postgresql":
+        statements = _POSTGRES_TRIGGER
+    database.init_schema()  # our own schema, created twice, passes
+    with database.transaction(write=True) as tx:
+        for statement in statements:
+            tx.execute(
+                statement.replace("BLOB", "BYTEA") if database.kind != "sqlite" else statement
+            )
+    with pytest.raises(SchemaMismatch, match=re.escape(name)):
+        database.init_schema()
+    database.init_schema(verify=False)  # what a flawed variant that made them does on restart
+
+
+def test_a_postgres_rule_is_refused(request: pytest.FixtureRequest) -> None:
+    """A DO INSTEAD rule turns DELETE into an UPDATE: soft delete without a trigger."""
+    database = open_database(request.getfixturevalue("postgres_dsn"))
+    database.init_schema()
+    with database.transaction(write=True) as tx:
+        tx.execute(
+            "CREATE RULE soft_delete AS ON DELETE TO provider_keys DO INSTEAD "
+            "UPDATE provider_keys SET last4 = last4 WHERE user_id = OLD.user_id"
+        )
+    with pytest.raises(SchemaMismatch, match="soft_delete on provider_keys"):
+        database.init_schema()
+
+
+def test_a_table_missing_a_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other-app.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users (user_id TEXT PRIMARY KEY, name TEXT)")
+    with pytest.raises(SchemaMismatch, match=r"missing column\(s\): users\.token_sha256"):
+        SqliteDatabase(path).init_schema()
 
 
 def test_every_sqlite_connection_sets_secure_delete_and_wal(tmp_path: Path) -> None:
