@@ -44,6 +44,29 @@ def is_provider(exchange: Exchange, bundle: EvidenceBundle) -> bool:
     return addressed_only_to(exchange, bundle.target.provider_hosts)
 
 
+def encrypted(exchange: Exchange) -> bool:
+    """The exchange ran inside TLS (scheme not ``http`` and a TLS connection)."""
+    return exchange.tls and exchange.scheme != "http"
+
+
+#: Steps in which a platform that keeps keys in a secrets manager may send a key to it.
+KEY_STORE_STEPS = ("put_key", "get_key", "prompt", "delete_key")
+
+
+def key_store_use(
+    exchange: Exchange, bundle: EvidenceBundle, owners: dict[int, StepRecord]
+) -> bool:
+    """A TLS exchange with a declared key-store host (Vault, AWS Secrets Manager) during a step that
+    stores, reads, uses or deletes a key: where such a platform sends the key by design."""
+    step = owners.get(exchange.id)
+    return (
+        step is not None
+        and step.action in KEY_STORE_STEPS
+        and encrypted(exchange)
+        and addressed_only_to(exchange, bundle.target.key_store_hosts)
+    )
+
+
 def request_text(exchange: Exchange) -> bytes:
     """What the target sent, flattened: request line, headers and body (wire bytes)."""
     head = f"{exchange.method} {exchange.path}?{exchange.query}\n".encode()
@@ -204,6 +227,19 @@ def scanner(
     """A scanner for the bundle's canaries of ``roles`` (plus any given), honouring the display suffix."""
     chosen = [*bundle.canaries.of_role(*roles), *canaries]
     return Scanner(chosen, display_suffix_len=bundle.target.display_suffix_len, **options)
+
+
+_KEY_ROLE_NAMES = {str(role) for role in KEY_ROLES}
+
+
+def leaked(
+    hits: list[Hit], exchange: Exchange, bundle: EvidenceBundle, owners: dict[int, StepRecord]
+) -> list[Hit]:
+    """The hits in a non-provider request that are leaks: all, except keys sent to a declared key
+    store while a key was handled (:func:`key_store_use`); prompt and response text always are."""
+    if not key_store_use(exchange, bundle, owners):
+        return hits
+    return [hit for hit in hits if hit.role not in _KEY_ROLE_NAMES]
 
 
 def hit_detail(bundle: EvidenceBundle, hit: Hit) -> str:

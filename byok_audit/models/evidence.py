@@ -175,6 +175,9 @@ class TargetFacts(Strict):
     allowed_endpoints: list[str]
     display_suffix_len: int = 4
     aggregator_hosts: list[str] = []
+    #: Secrets-manager hosts (Vault, AWS Secrets Manager) the platform keeps keys in: a key may go there
+    #: over TLS while it is stored, read, used or deleted.
+    key_store_hosts: list[str] = []
     db_engine: Literal["sqlite", "postgresql"] | None = None
     key_table: str | None = None
     key_column: str | None = None

@@ -148,6 +148,7 @@ class ProviderSpec(Strict):
     #: How many trailing characters the platform may show; 8 or more would be a key fragment (ENC-02).
     display_suffix_len: int = Field(default=4, ge=0, le=7)
     aggregator_hosts: list[str] = []
+    key_store_hosts: list[str] = []
 
     @field_validator("endpoints")
     @classmethod
@@ -206,6 +207,7 @@ class Profile(Strict):
             allowed_endpoints=self.provider.endpoints,
             display_suffix_len=self.provider.display_suffix_len,
             aggregator_hosts=self.provider.aggregator_hosts,
+            key_store_hosts=self.provider.key_store_hosts,
             db_engine=db.engine if db else None,
             key_table=db.key_table if db else None,
             key_column=db.key_column if db else None,

@@ -13,12 +13,14 @@ from byok_audit.checks.common import (
     exchange_ref,
     hit_detail,
     hosts_of,
+    leaked,
     non_provider,
     opaque,
     opaque_refs,
     performed_steps,
     plural,
     scanner,
+    step_owners,
 )
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
@@ -42,17 +44,19 @@ def no_telemetry_data(bundle: EvidenceBundle) -> Verdict:
     provider is scanned for every canary of the user's request: keys and OAuth tokens (any encoding,
     fragments, digests), the prompt and the response. A request carrying any of them is a FAIL, listed
     per host. Telemetry without user data (a heartbeat, a metric, a version ping) is fine; the PASS
-    summary lists the hosts that were contacted. A connection whose content was not observed (TLS
+    summary lists the hosts that were contacted. A declared key store (``key_store_hosts``) may receive
+    keys over TLS while a key is stored, read, used or deleted, never the prompt or the response. A connection whose content was not observed (TLS
     refused, a tunnel without a request, blocked, unreadable raw TCP/UDP) is a WARN. Prompt steps
     must have run (else ERROR).
     """
     performed_steps(bundle, "prompt")
     scan = scanner(bundle, (*KEY_ROLES, *TEXT_ROLES), fragments=True, digests=True)
     others = non_provider(bundle)
+    owners = step_owners(bundle)
     leaks: list[EvidenceRef] = []
     leaking = []
     for exchange in others:
-        hits = scan.scan_request(exchange)
+        hits = leaked(scan.scan_request(exchange), exchange, bundle, owners)
         if hits:
             leaking.append(exchange)
             leaks.extend(exchange_ref(exchange, hit_detail(bundle, hit)) for hit in hits)

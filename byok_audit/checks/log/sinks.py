@@ -1,5 +1,6 @@
 """The places a log leak lands: captured log files, stdout/stderr, watched files, and every request
-the target sent to a non-provider host (telemetry, error reporting, analytics)."""
+the target sent to a non-provider host (telemetry, error reporting, analytics). Keys sent to a declared
+key store while a key was handled are where they belong (:func:`~byok_audit.checks.common.leaked`)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from byok_audit.checks.common import (
     file_ref,
     hit_detail,
     hosts_of,
+    leaked,
     non_provider,
     plural,
     size,
+    step_owners,
 )
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import EvidenceRef
@@ -57,9 +60,10 @@ def scan_sinks(bundle: EvidenceBundle, scan: Scanner) -> SinkScan:
     for file in sources:
         result.leaks += [file_ref(bundle, file, hit) for hit in scan.scan_captured(file)]
     others = non_provider(bundle)
+    owners = step_owners(bundle)
     result.exchanges, result.hosts = len(others), hosts_of(others)
     for exchange in others:
-        for hit in scan.scan_request(exchange):
+        for hit in leaked(scan.scan_request(exchange), exchange, bundle, owners):
             result.leaked_exchanges.add(exchange.id)
             result.leaks.append(exchange_ref(exchange, hit_detail(bundle, hit)))
     return result

@@ -10,11 +10,13 @@ from byok_audit.checks.common import (
     hit_detail,
     hosts_of,
     is_provider,
+    key_store_use,
     opaque,
     opaque_refs,
     performed_steps,
     plural,
     scanner,
+    step_owners,
 )
 from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
@@ -40,17 +42,24 @@ def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
     connections whose content was not observed (the client refused the proxy's CA, opened a tunnel and
     sent no request, was blocked, or spoke raw TCP/UDP that showed nothing readable) make a WARN. At
     least one key must be seen going to a provider, or the BYOK path was not exercised: ERROR.
+    A platform that keeps keys in a secrets manager declares it in ``key_store_hosts``: a key sent over
+    TLS to such a host while a key is stored, read, used or deleted (put_key, get_key, prompt,
+    delete_key steps) is where it belongs, and the summary names the store; anywhere else, or in plain
+    HTTP, it is a FAIL like any other host.
     """
     performed_steps(bundle, "prompt")
     scan = scanner(bundle, KEY_ROLES, fragments=True, digests=True)
+    owners = step_owners(bundle)
     leaks: list[EvidenceRef] = []
-    leaking, to_provider = [], []
+    leaking, to_provider, to_store = [], [], []
     for exchange in bundle.exchanges:
         hits = scan.scan_request(exchange)
         if not hits:
             continue
         if is_provider(exchange, bundle):
             to_provider.append(exchange)
+        elif key_store_use(exchange, bundle, owners):
+            to_store.append(exchange)
         else:
             leaking.append(exchange)
             leaks.extend(exchange_ref(exchange, hit_detail(bundle, hit)) for hit in hits)
@@ -74,7 +83,13 @@ def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
             f"{plural(len(unread), 'connection')} to {', '.join(hosts_of(unread))}",
             opaque_refs(unread),
         )
+    store = (
+        f" and the declared key store ({', '.join(hosts_of(to_store))}, "
+        f"{plural(len(to_store), 'exchange')} while handling a key)"
+        if to_store
+        else ""
+    )
     return Verdict.passed(
         f"{seen}: keys went only to provider hosts ({', '.join(hosts_of(to_provider))}, "
-        f"{plural(len(to_provider), 'exchange')})"
+        f"{plural(len(to_provider), 'exchange')}){store}"
     )

@@ -9,6 +9,7 @@ from byok_audit.checks.common import (
     exchange_ref,
     hit_detail,
     hosts_of,
+    key_store_use,
     performed_steps,
     plural,
     scanner,
@@ -23,17 +24,15 @@ from byok_audit.scan import Hit
 USER_REQUESTS = ("prompt", "put_key")
 
 
-def _unsolicited(step: StepRecord | None, hits: list[Hit]) -> str | None:
+def _unsolicited(step: StepRecord | None, hits: list[Hit], to_key_store: bool) -> str | None:
     """Why a key-bearing exchange owned by ``step`` was not asked for (None: it served a request)."""
     if step is None:
         return "outside every step (before the first one started)"
-    if step.action in USER_REQUESTS:
+    if step.action in USER_REQUESTS or to_key_store:
         return None
     if step.action == "bad_input":
         if step.params.get("kind") == "unknown_model":
-            return (
-                None  # a prompt request: forwarding it to let the provider refuse the model is fine
-            )
+            return None  # a prompt: forwarding it lets the provider refuse the model
         submitted = step.data.get("canary")
         if submitted is not None and all(h.canary_id == submitted for h in hits):
             return None  # only the key the user just submitted: API-02/04/05 judge where it went
@@ -64,7 +63,8 @@ def no_idle_calls(bundle: EvidenceBundle) -> Verdict:
     that may use it: a prompt (including a prompt for an unknown model) or saving a key. Such an
     exchange during any other step (idle windows where the driver sends nothing, reading or deleting
     the key, creating users, snapshots, restarts, ...) is a FAIL, and so is one before the first step;
-    a bad-input step may send out only the key it submitted (API-02/04/05 judge that). An exchange
+    a bad-input step may send out only the key it submitted (API-02/04/05 judge that), and a declared
+    key store (``key_store_hosts``) may get the key over TLS while it is read or deleted too. An exchange
     belongs to the last step that started before it, so a call fired just after a step's reply counts
     against that step. Needs at least one idle step (else ERROR).
     """
@@ -77,7 +77,7 @@ def no_idle_calls(bundle: EvidenceBundle) -> Verdict:
         if not hits:
             continue
         keyed += 1
-        why = _unsolicited(owners.get(exchange.id), hits)
+        why = _unsolicited(owners.get(exchange.id), hits, key_store_use(exchange, bundle, owners))
         if why is not None:
             unsolicited.append(exchange_ref(exchange, f"{why}: {hit_detail(bundle, hits[0])}"))
     if unsolicited:

@@ -51,3 +51,25 @@ def test_a_declared_log_that_is_missing_is_an_error_naming_it():
     result = run(b.captured("ok\n"), gone)
     assert result.status == Status.ERROR
     assert "keys.log" in result.summary
+
+
+def with_key_store(action: str, body: bytes):
+    vault = b.to_host("vault.internal.example", request_body=body)
+    steps = [b.step(action, 0, user="alice", params={"key": KEY.id}, exchange_ids=[vault.id])]
+    if action != "put_key":
+        steps.insert(0, b.step("put_key", -1, user="alice", params={"key": KEY.id}))
+    return b.bundle(
+        canaries=TABLE,
+        target=b.target(key_store_hosts=["vault.internal.example"]),
+        steps=steps,
+        exchanges=[vault],
+        files=[b.captured("ok\n")],
+    )
+
+
+def test_key_written_to_the_declared_key_store_is_no_log_leak():
+    assert no_key_in_logs.run(with_key_store("put_key", KEY.value.encode())).status == Status.PASS
+
+
+def test_key_sent_to_the_key_store_while_idle_is_a_leak():
+    assert no_key_in_logs.run(with_key_store("idle", KEY.value.encode())).status == Status.FAIL

@@ -44,3 +44,19 @@ def test_blocked_connection_to_a_third_party_warns():
     result = run(b.keyed(KEY), blocked)
     assert result.status == Status.WARN
     assert "content not observed" in result.summary
+
+
+def test_key_store_receives_the_key_but_never_the_prompt():
+    prompt = TABLE.get("prompt")
+    vault = b.to_host("vault.internal.example", request_body=KEY.value.encode())
+    target = b.target(key_store_hosts=["vault.internal.example"])
+    step = b.step("prompt", exchange_ids=[vault.id])
+    result = no_telemetry_data.run(
+        b.bundle(canaries=TABLE, target=target, steps=[step], exchanges=[vault])
+    )
+    assert result.status == Status.PASS
+    leaky = vault.model_copy(update={"request_body": (KEY.value + prompt.value).encode()})
+    result = no_telemetry_data.run(
+        b.bundle(canaries=TABLE, target=target, steps=[step], exchanges=[leaky])
+    )
+    assert result.status == Status.FAIL

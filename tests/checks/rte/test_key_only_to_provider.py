@@ -98,3 +98,50 @@ def test_raw_tcp_whose_plain_content_was_read_passes():
         messages=[message(b"PUT gauge.requests 1\n")],
     )
     assert run(b.keyed(KEY), readable).status == Status.PASS
+
+
+VAULT = "vault.internal.example"
+
+
+def stored(action: str, *, scheme: str = "https", tls: bool = True, declared=(VAULT,)):
+    """alice's key written to (or read from) the secrets manager during one ``action`` step, then a
+    prompt that uses it."""
+    write = b.to_host(
+        VAULT,
+        path="/v1/secret/data/alice",
+        scheme=scheme,
+        tls=tls,
+        request_body=f'{{"data": {{"key": "{KEY.value}"}}}}'.encode(),
+    )
+    use = b.keyed(KEY)
+    steps = [
+        b.step(action, 0, user="alice", exchange_ids=[write.id]),
+        b.step("prompt", 1, user="alice", exchange_ids=[use.id]),
+    ]
+    return b.bundle(
+        canaries=TABLE,
+        target=b.target(key_store_hosts=list(declared)),
+        steps=steps,
+        exchanges=[write, use],
+    )
+
+
+@pytest.mark.parametrize("action", ["put_key", "get_key", "prompt", "delete_key"])
+def test_key_sent_to_the_declared_key_store_while_handling_the_key_passes(action):
+    result = key_only_to_provider.run(stored(action))
+    assert result.status == Status.PASS
+    assert VAULT in result.summary
+
+
+def test_key_sent_to_the_key_store_outside_key_handling_fails():
+    assert key_only_to_provider.run(stored("idle")).status == Status.FAIL
+
+
+def test_key_sent_to_an_undeclared_key_store_fails():
+    assert key_only_to_provider.run(stored("put_key", declared=())).status == Status.FAIL
+
+
+def test_key_sent_to_the_key_store_in_plain_http_fails():
+    assert (
+        key_only_to_provider.run(stored("put_key", scheme="http", tls=False)).status == Status.FAIL
+    )

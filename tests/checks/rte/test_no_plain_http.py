@@ -43,3 +43,21 @@ def test_key_in_a_plain_tcp_stream_fails():
     result = run(b.keyed(KEY), stream)
     assert result.status == Status.FAIL
     assert "203.0.113.9" in result.summary
+
+
+def test_key_sent_to_a_declared_key_store_in_plain_http_fails():
+    vault = b.to_host(
+        "vault.internal.example",
+        scheme="http",
+        tls=False,
+        port=8200,
+        request_body=KEY.value.encode(),
+    )
+    step = b.step("put_key", exchange_ids=[vault.id])
+    bundle = b.bundle(
+        canaries=TABLE,
+        target=b.target(key_store_hosts=["vault.internal.example"]),
+        steps=[step, b.step("prompt", 1)],
+        exchanges=[vault],
+    )
+    assert no_plain_http.run(bundle).status == Status.FAIL

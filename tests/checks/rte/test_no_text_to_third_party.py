@@ -55,3 +55,16 @@ def test_connect_tunnel_without_a_request_warns():
     result = run(asked(), tunnel)
     assert result.status == Status.WARN
     assert "content not observed" in result.summary
+
+
+def test_prompt_text_to_the_declared_key_store_still_fails():
+    vault = b.to_host("vault.internal.example", request_body=PROMPT.value.encode())
+    sent = asked()
+    step = b.step("prompt", exchange_ids=[sent.id, vault.id])
+    bundle = b.bundle(
+        canaries=TABLE,
+        target=b.target(key_store_hosts=["vault.internal.example"]),
+        steps=[step],
+        exchanges=[sent, vault],
+    )
+    assert no_text_to_third_party.run(bundle).status == Status.FAIL

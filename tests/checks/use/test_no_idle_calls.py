@@ -92,3 +92,19 @@ def test_bad_input_sending_only_the_submitted_key_is_left_to_the_api_checks():
 
 def test_no_idle_step_is_an_error():
     assert run(idle=False).status == Status.ERROR
+
+
+def test_key_read_from_the_declared_key_store_passes_but_not_while_idle():
+    def vault(started):
+        return b.to_host("vault.internal.example", started=started, request_body=KEY.value.encode())
+
+    fetch = vault(1010.2)
+    read = b.step("get_key", 10, user="alice", exchange_ids=[fetch.id])
+    target = b.target(key_store_hosts=["vault.internal.example"])
+    steps = [b.step("idle", 1, params={"seconds": 4}), read]
+    bundle = b.bundle(canaries=TABLE, target=target, steps=steps, exchanges=[fetch])
+    assert no_idle_calls.run(bundle).status == Status.PASS
+    idle_fetch = vault(1002.0)
+    steps = [b.step("idle", 1, params={"seconds": 4}, exchange_ids=[idle_fetch.id])]
+    bundle = b.bundle(canaries=TABLE, target=target, steps=steps, exchanges=[idle_fetch])
+    assert no_idle_calls.run(bundle).status == Status.FAIL
