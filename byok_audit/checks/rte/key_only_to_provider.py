@@ -35,9 +35,9 @@ from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
 )
 def key_only_to_provider(bundle: EvidenceBundle) -> Verdict:
     """Whoever receives the key can spend the user's money. Every recorded outbound request (headers,
-    query, body decoded per Content-Encoding, and client stream messages) is scanned for every key and
-    OAuth-token canary in any encoding, as a fragment beyond the display suffix, or as an unsalted
-    digest. A hit in an exchange that is not addressed to a declared provider host by CONNECT host, SNI
+    query, body decoded per Content-Encoding, and the messages the target sent on WebSocket and raw
+    TCP/UDP connections) is scanned for every key and OAuth-token canary in any encoding, as a fragment
+    beyond the display suffix, or as an unsalted digest. A hit in an exchange that is not addressed to a declared provider host by CONNECT host, SNI
     and Host header alike (so domain fronting counts as non-provider) is a FAIL. Non-provider
     connections whose content was not observed (the client refused the proxy's CA, opened a tunnel and
     sent no request, was blocked, or spoke raw TCP/UDP that showed nothing readable) make a WARN. At

@@ -7,6 +7,7 @@ from byok_audit.checks.common import (
     KEY_ROLES,
     all_of,
     capped,
+    encrypted,
     exchange_ref,
     hit_detail,
     hosts_of,
@@ -31,8 +32,9 @@ from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
 )
 def no_plain_http(bundle: EvidenceBundle) -> Verdict:
     """A key sent in clear text is readable by every network hop. Every exchange that carried a key
-    canary (any encoding, fragment or digest, in headers, query, body or stream messages) must have run
-    inside TLS: scheme ``https`` with a TLS connection. One that did not is a FAIL. No exchange carrying
+    canary (any encoding, fragment or digest, in headers, query, body, or the messages it sent on a
+    WebSocket or raw TCP/UDP connection) must have run inside TLS: scheme ``https`` with a TLS
+    connection. A declared key store is no exception. One that did not is a FAIL. No exchange carrying
     a key at all means the BYOK path was not observed: ERROR.
     """
     performed_steps(bundle, "prompt")
@@ -44,7 +46,7 @@ def no_plain_http(bundle: EvidenceBundle) -> Verdict:
         if not hits:
             continue
         carrying.append(exchange)
-        if exchange.scheme == "http" or not exchange.tls:
+        if not encrypted(exchange):
             clear.append(exchange)
             evidence.extend(
                 exchange_ref(exchange, f"plain text: {hit_detail(bundle, hit)}") for hit in hits
