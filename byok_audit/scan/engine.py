@@ -80,14 +80,17 @@ class PythonEngine:
     (offsets ``j0 .. j0+3``) on a sampled position (every 4th byte), whatever its alignment. ``array``
     turns a block of the buffer into ints and ``set.intersection`` finds which sampled grams belong to
     some literal, both in C; only those grams are then located with ``bytes.find`` inside the block and
-    the literals around them compared. Shorter literals (compression magic) use ``bytes.find`` directly.
+    the literals around them compared. Shorter literals (compression magic, raw and in base64) are
+    found all at once by :class:`_ShortLiterals`.
     """
 
     name = "python"
 
     def __init__(self, literals: tuple[bytes, ...]) -> None:
         self._literals = literals
-        self._short = [(i, lit) for i, lit in enumerate(literals) if len(lit) < 2 * _Q - 1]
+        self._short = _ShortLiterals(
+            [(i, literal) for i, literal in enumerate(literals) if len(literal) < 2 * _Q - 1]
+        )
         where: dict[int, list[tuple[int, int]]] = defaultdict(list)
         self._gram: dict[int, bytes] = {}
         for index, literal in enumerate(literals):
@@ -127,12 +130,55 @@ class PythonEngine:
                                 ):
                                     found.add((begin, index))
                             at = buf.find(gram, at + 1, stop)
-        for index, literal in self._short:
-            at = buf.find(literal, start, end)
-            while at >= 0:
-                found.add((at, index))
-                at = buf.find(literal, at + 1, end)
+        self._short.find(buf, start, end, found)
         return list(found)
+
+
+class _ShortLiterals:
+    """Literals too short for sampled grams, found in one pass over the buffer whatever their number.
+
+    A copy of the buffer is translated so that every byte a short literal starts with becomes 1, every
+    byte one has second becomes 2 and all others 0; each ``1 2`` pair is a candidate, confirmed by a
+    dict lookup on its two real bytes and a comparison. (Should a byte be both a first and a second
+    byte, each literal gets a search of its own instead.)
+    """
+
+    def __init__(self, literals: list[tuple[int, bytes]]) -> None:
+        self._literals = literals
+        self._heads: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
+        for index, literal in literals:
+            self._heads[int.from_bytes(literal[:2])].append((index, literal))
+        firsts = {literal[0] for _, literal in literals}
+        seconds = {literal[1] for _, literal in literals if len(literal) > 1}
+        self._table: bytes | None = None
+        if literals and min(len(literal) for _, literal in literals) > 1 and not firsts & seconds:
+            table = bytearray(256)
+            for byte in firsts:
+                table[byte] = 1
+            for byte in seconds:
+                table[byte] = 2
+            self._table = bytes(table)
+
+    def find(self, buf: Buffer, start: int, end: int, found: set[tuple[int, int]]) -> None:
+        if self._table is None:
+            for index, literal in self._literals:
+                at = buf.find(literal, start, end)
+                while at >= 0:
+                    found.add((at, index))
+                    at = buf.find(literal, at + 1, end)
+            return
+        with memoryview(buf) as view, view[start:end] as part:
+            marked = bytes(part).translate(self._table)
+        heads = self._heads
+        at = marked.find(b"\x01\x02")
+        while at >= 0:
+            position = start + at
+            candidates = heads.get(buf[position] << 8 | buf[position + 1])
+            if candidates is not None:
+                for index, literal in candidates:
+                    if buf.startswith(literal, position, end):
+                        found.add((position, index))
+            at = marked.find(b"\x01\x02", at + 1)
 
 
 @cache

@@ -52,8 +52,10 @@ for _alg in ("sha256", "sha1", "md5"):
     FORMS[f"{_alg}-base64"] = f"unsalted {_alg} digest of the key, base64"
     FORMS[f"{_alg}-base64url"] = f"unsalted {_alg} digest of the key, url-safe base64"
 
-#: Compression layers a form may be wrapped in (``gzip+base64``): the payload was inflated first.
+#: Layers a form may be wrapped in (``gzip+base64``): the payload was inflated first. ``base64`` is a
+#: layer only in front of a compression layer (``base64+gzip+raw``: base64 text of a gzip stream).
 LAYERS: dict[str, str] = {
+    "base64": "base64 text (standard or url-safe, possibly unpadded, \\/-escaped or line-wrapped)",
     "gzip": "gzip stream (file, embedded blob or Content-Encoding)",
     "zstd": "zstd frame",
     "zlib": "zlib stream",
@@ -73,6 +75,8 @@ def split_layers(form: str) -> tuple[list[str], str]:
     parts = form.split("+")
     layers = []
     while len(parts) > 1 and parts[0] in LAYERS:
+        if parts[0] == "base64" and parts[1] not in LAYERS:
+            break  # the base64 form itself, as in base64+json-escape
         layers.append(parts.pop(0))
     return layers, "+".join(parts)
 

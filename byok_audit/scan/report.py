@@ -15,13 +15,14 @@ from pydantic import TypeAdapter
 
 from byok_audit import __version__
 from byok_audit.scan.hits import Hit
-from byok_audit.scan.needles import LAYERS, describe_form
+from byok_audit.scan.needles import LAYERS, describe_form, split_layers
 
 FORMATS = ("text", "json", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 _HITS = TypeAdapter(list[Hit])
-_MEMBER = re.compile(r"(?:!(?:" + "|".join(LAYERS) + r")@\d+)+$")
+_LAYER = "(?:" + "|".join(LAYERS) + ")"
+_MEMBER = re.compile(rf"(?:!{_LAYER}(?:\+{_LAYER})*@\d+)+$")
 
 _ROLES = {
     "key": "a provider API key canary",
@@ -91,7 +92,7 @@ def render_sarif(hits: Sequence[Hit], *, warnings: Sequence[str] = ()) -> str:
             rule_ids[rule_id] = len(rules)
             rules.append(_rule(hit.role, hit.form))
         region: dict[str, object] = {"startLine": hit.line, "snippet": {"text": hit.excerpt}}
-        layered = hit.form.split("+")[0] in LAYERS or hit.form == "sse-reassembled"
+        layered = bool(split_layers(hit.form)[0]) or hit.form == "sse-reassembled"
         if not layered and not _MEMBER.search(hit.source):
             region.update(byteOffset=hit.offset, byteLength=hit.length)
         where = f" (inside {hit.source})" if _MEMBER.search(hit.source) else ""

@@ -1,9 +1,10 @@
 """The scanner: does a known secret appear anywhere, in any form? Used by the checks and by ``scan``.
 
 One pass of a multi-literal engine over each source finds every needle (canary encodings, fragments,
-digests), compression magic, the streaming-delta marker and key-shape anchors at once; attribution is a
-lookup on the matched literal. Compressed payloads are inflated and scanned as layers of the same
-source, streamed text deltas are joined and scanned again, and everything streams in bounded chunks.
+digests), compression magic (raw, and as the start of a base64 run), the streaming-delta marker and
+key-shape anchors at once; attribution is a lookup on the matched literal. Compressed payloads are
+inflated (base64 ones decoded first) and scanned as layers of the same source, streamed text deltas are
+joined and scanned again, and everything streams in bounded chunks.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from byok_audit.models.canary import Canary, CanaryTable, fingerprint
 from byok_audit.models.evidence import CapturedFile, DbSnapshot, Exchange, Headers, header_values
 from byok_audit.scan import shapes as key_shapes
 from byok_audit.scan.decode import (
+    BASE64_MAGIC,
     CAPPED,
     DEFAULT_CAP,
     EMBEDDED_MAGIC,
+    base64_run,
     content_codings,
     decode_body,
     inflate,
+    probe_base64,
     sniff,
 )
 from byok_audit.scan.engine import LiteralEngine, choose, compile_literals
@@ -36,14 +40,25 @@ from byok_audit.scan.hits import Hit
 from byok_audit.scan.needles import MIN_LITERAL, TEXT_ROLES, needles_for, split_layers
 from byok_audit.scan.reassemble import MARKERS, scan_joined
 from byok_audit.scan.redact import excerpt
-from byok_audit.scan.stream import Match, Reader, chunk_reader, line_numbers, scan_stream
+from byok_audit.scan.stream import (
+    Match,
+    Reader,
+    chunk_reader,
+    iter_chunks,
+    line_numbers,
+    scan_stream,
+)
 
 #: Bytes of context kept around each match: enough to confirm the longest key shape and to mask tokens.
 CONTEXT = 256
 #: Compressed layers inside compressed layers are followed this deep.
 MAX_DEPTH = 2
-#: Embedded compressed blobs tried per source (each costs a re-read from its offset).
+#: Embedded compressed blobs (raw or base64) tried per source (each costs a re-read from its offset).
 MAX_EMBEDDED = 64
+#: Bytes read at a time from a base64 run (runs are usually short; a long one streams on).
+_BASE64_READ = 1 << 16
+#: Characters that can come before a base64 run's first one only if the run starts earlier.
+_BASE64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 DEFAULT_CHUNK = 1 << 22
 
 Progress = Callable[[str, int], None]
@@ -62,6 +77,11 @@ class _MagicTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class _Base64MagicTarget:
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class _AnchorTarget:
     anchor: bytes
 
@@ -70,7 +90,7 @@ class _MarkerTarget:
     pass
 
 
-_Target = _CanaryTarget | _MagicTarget | _AnchorTarget | _MarkerTarget
+_Target = _CanaryTarget | _MagicTarget | _Base64MagicTarget | _AnchorTarget | _MarkerTarget
 
 
 class _Source(Protocol):
@@ -137,6 +157,19 @@ class _ChunksSource:
     @contextmanager
     def open(self, offset: int = 0) -> Iterator[Reader]:
         yield chunk_reader(_skip(self.chunks, offset))
+
+
+@dataclass(frozen=True, slots=True)
+class _Base64Source:
+    """The bytes a base64 run at ``at`` in another source stands for."""
+
+    inner: _Source
+    at: int
+
+    @contextmanager
+    def open(self, offset: int = 0) -> Iterator[Reader]:
+        with self.inner.open(self.at) as read:
+            yield chunk_reader(_skip(base64_run(iter_chunks(read, _BASE64_READ)), offset))
 
 
 @dataclass(slots=True)
@@ -249,6 +282,8 @@ class Scanner:
         if index:
             for magic, kind in EMBEDDED_MAGIC.items():
                 slot(magic).append(_MagicTarget(kind))
+            for text, kind in BASE64_MAGIC.items():
+                slot(text).append(_Base64MagicTarget(kind))
         text_owners = [i for i, c in enumerate(self.canaries) if c.role in TEXT_ROLES]
         if text_owners:
             for marker in MARKERS:
@@ -418,6 +453,9 @@ class Scanner:
                     elif isinstance(target, _MagicTarget):
                         if match.start > 0:
                             embedded.setdefault(match.start, target.kind)
+                    elif isinstance(target, _Base64MagicTarget):
+                        if _base64_blob(match, target.kind):
+                            embedded.setdefault(match.start, f"base64+{target.kind}")
                     else:
                         streamed = True
         hits = self._with_lines(source, assembler.finish())
@@ -443,21 +481,28 @@ class Scanner:
         whole: str | None,
         embedded: dict[int, str],
     ) -> list[Hit]:
-        members = ([(0, whole)] if whole else []) + sorted(embedded.items())
+        members = ([(0, whole, True)] if whole else []) + [
+            (offset, kind, False) for offset, kind in sorted(embedded.items())
+        ]
         if len(members) > MAX_EMBEDDED:
             self.warnings.append(
                 f"{name}: {len(members)} compressed blobs found; only the first {MAX_EMBEDDED} were inflated"
             )
             members = members[:MAX_EMBEDDED]
         hits: list[Hit] = []
-        for offset, kind in members:
-            inflated = _InflatedSource(kind, source, offset, self.max_decompressed, self.chunk_size)
-            member = name if offset == 0 else f"{name}!{kind}@{offset}"
+        cap, size = self.max_decompressed, self.chunk_size
+        for offset, kind, is_whole in members:
+            if kind.startswith("base64+"):
+                compression = kind.removeprefix("base64+")
+                inflated = _InflatedSource(compression, _Base64Source(source, offset), 0, cap, size)
+            else:
+                inflated = _InflatedSource(kind, source, offset, cap, size)
+            member = name if is_whole else f"{name}!{kind}@{offset}"
             hits += self._scan(inflated, member, f"{layers}{kind}+", depth + 1)
             # a compressed file that does not inflate is worth a word, a blob-like byte pattern that
             # does not is not; a capped stream always is (something was left unscanned)
             for problem in dict.fromkeys(inflated.problems):  # later passes may meet it again
-                if CAPPED in problem or (offset == 0 and kind != "zlib"):
+                if CAPPED in problem or (is_whole and kind != "zlib"):
                     self.warnings.append(f"{member}: {problem}")
         return hits
 
@@ -643,6 +688,13 @@ class _Assembler:
             excerpt=excerpt(match.window, match.at, end - match.window_start, canary.label),
             length=end - match.start,
         )
+
+
+def _base64_blob(match: Match, kind: str) -> bool:
+    """The base64 magic starts a run (nothing base64 before it) that may stand for a ``kind`` stream."""
+    if match.at > 0 and match.window[match.at - 1] in _BASE64_CHARS:
+        return False
+    return probe_base64(match.window[match.at :], kind)
 
 
 def _ordered(hits: list[Hit]) -> list[Hit]:

@@ -13,6 +13,7 @@ import json
 import random
 import re
 import string
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -112,6 +113,9 @@ TRANSFORMS = {
     "sha1": _digest("sha1"),
     "md5": _digest("md5"),
     "upper": bytes.upper,
+    "gzip": lambda data: gzip.compress(data, mtime=0),
+    "zlib": zlib.compress,
+    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
 }
 
 _PLACEHOLDER = re.compile(rb"\{([A-Z][A-Z0-9_]*)((?:\|[^{}|]*)*)\}")
@@ -199,6 +203,21 @@ def render_text(relative: str, template: bytes, found: dict[str, str]) -> Render
     return Rendered(name, data, expected, near_misses)
 
 
+#: How a compressed recipe part may be written as base64 text (``"base64": "url"``).
+BASE64_STYLES = {
+    "standard": base64.b64encode,
+    "url": lambda data: base64.urlsafe_b64encode(data).rstrip(b"="),
+    "json": lambda data: base64.b64encode(data).replace(b"/", b"\\/"),
+    "mime": lambda data: base64.encodebytes(data).replace(b"\n", b"\r\n"),
+}
+
+
+def member_kind(form: str) -> str:
+    """The layer an embedded blob's source is named after: ``gzip`` or ``base64+gzip``."""
+    layers = form.split("+")
+    return "+".join(layers[:2]) if layers[0] == "base64" else layers[0]
+
+
 def render_recipe(relative: str, recipe: dict, found: dict[str, str]) -> Rendered:
     """A binary recipe (``*.bin.json``): parts of noise, text and compressed text, and exact hits."""
     name = relative.removesuffix(".json")
@@ -212,13 +231,12 @@ def render_recipe(relative: str, recipe: dict, found: dict[str, str]) -> Rendere
             data += random.Random(part["seed"]).randbytes(part["noise"])
         elif "text" in part:
             data += render(part["text"].encode(), found)
-        elif "zstd" in part:
-            inner[-1] = render(part["zstd"].encode(), found)
-            data += zstandard.ZstdCompressor().compress(inner[-1])
-        elif "gzip" in part:
-            inner[-1] = render(part["gzip"].encode(), found)
-            member = gzip.compress(inner[-1], mtime=0)
-            data += member[: part.get("truncate", len(member))]
+        else:
+            kind = next(k for k in ("zstd", "gzip", "zlib") if k in part)
+            inner[-1] = render(part[kind].encode(), found)
+            blob = TRANSFORMS[kind](inner[-1])
+            blob = blob[: part.get("truncate", len(blob))]
+            data += BASE64_STYLES[part["base64"]](blob) if "base64" in part else blob
     expected = []
     for hit in recipe["expect"]:
         start = starts[hit["part"]]
@@ -226,7 +244,7 @@ def render_recipe(relative: str, recipe: dict, found: dict[str, str]) -> Rendere
             end = starts[hit["part"] + 1] if hit["part"] + 1 < len(starts) else len(data)
             hit = {**hit, "at": data.find(render(hit["find"].encode(), found), start, end) - start}
         if hit.get("embedded"):
-            source = f"{name}!{hit['form'].split('+')[0]}@{start}"
+            source = f"{name}!{member_kind(hit['form'])}@{start}"
             offset = hit["at"]
             line = 1 + inner[hit["part"]].count(b"\n", 0, offset)
         else:

@@ -34,7 +34,7 @@ REQUIRED_FORMS = {
     "utf16be", "fragment", "sha256-hex", "sha256-hex-upper", "sha256-base64", "sha1-hex",
     "sha1-base64", "md5-hex", "md5-base64", "md5-base64url", "sha256-base64+json-escape",
     "sse-reassembled", "hex-decoded", "hex-decoded+base64", "hex-decoded+base64url", "upper",
-    "gzip+raw", "zstd+raw", "zstd+base64",
+    "gzip+raw", "zstd+raw", "zstd+base64", "base64+gzip+raw", "base64+zlib+raw", "base64+zstd+raw",
 }  # fmt: skip
 
 

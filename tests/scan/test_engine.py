@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from byok_audit.scan.decode import BASE64_MAGIC, EMBEDDED_MAGIC
 from byok_audit.scan.engine import (
     ENGINE_ENV,
     PythonEngine,
@@ -34,25 +35,33 @@ LITERALS = (
     b"abcdefgh",  # inside the one above
     bytes(range(200, 230)),
 )
+#: Short literals found in one pass (first and second bytes apart): compression magic, raw and base64.
+SHORT = (*EMBEDDED_MAGIC, *BASE64_MAGIC, b"sk-ant-api03-abcdefgh")
+#: Short literals a byte of which is both a first and a second byte: each gets its own search.
+CROSSED = (b"ab1", b"ba2", b"abc", b"\x00\x00\x00", b"abcdefgh")
 
 
+@pytest.mark.parametrize("literals", [LITERALS, SHORT, CROSSED], ids=["mixed", "short", "crossed"])
 @pytest.mark.parametrize("name", ["python", "hyperscan"])
 @given(
-    st.lists(st.sampled_from(LITERALS) | st.binary(max_size=20), max_size=30),
+    st.data(),
     st.integers(0, 10),
     st.integers(0, 10),
 )
 @settings(max_examples=60)
 def test_engines_find_every_occurrence_within_bounds(
-    name: str, pieces: list[bytes], cut_start: int, cut_end: int
+    name: str, literals: tuple[bytes, ...], data: st.DataObject, cut_start: int, cut_end: int
 ) -> None:
     if name == "hyperscan" and not hyperscan_available():
         pytest.skip("hyperscan is not installed")
-    data = bytearray(b"".join(pieces))
-    start, end = min(cut_start, len(data)), max(min(len(data) - cut_end, len(data)), 0)
-    engine = compile_literals(name, LITERALS)
-    got = set(engine.find(data, start, end)) if start < end else set()
-    assert got == (_naive(bytes(data), LITERALS, start, end) if start < end else set())
+    piece = (
+        st.sampled_from(literals) | st.binary(max_size=20) | st.sampled_from([b"e", b"eJ", b"H4"])
+    )
+    buffer = bytearray(b"".join(data.draw(st.lists(piece, max_size=30))))
+    start, end = min(cut_start, len(buffer)), max(min(len(buffer) - cut_end, len(buffer)), 0)
+    engine = compile_literals(name, literals)
+    got = set(engine.find(buffer, start, end)) if start < end else set()
+    assert got == (_naive(bytes(buffer), literals, start, end) if start < end else set())
 
 
 def test_the_python_engine_agrees_on_a_large_random_buffer() -> None:

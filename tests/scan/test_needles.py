@@ -12,6 +12,7 @@ from byok_audit.scan.needles import (
     describe_form,
     fragments,
     needles_for,
+    split_layers,
 )
 from tests.scan.support import values
 
@@ -87,3 +88,15 @@ def test_layered_forms_are_described_inside_out() -> None:
     assert text.startswith("standard base64")
     assert text.index("gzip") < text.index("zstd")
     assert "'/'" in describe_form("sha256-base64+json-escape")
+
+
+def test_base64_is_a_layer_only_in_front_of_a_compression_layer() -> None:
+    assert split_layers("base64+gzip+raw") == (["base64", "gzip"], "raw")
+    assert split_layers("gzip+base64+zlib+fragment") == (["gzip", "base64", "zlib"], "fragment")
+    assert split_layers("base64") == ([], "base64")
+    assert split_layers("base64+json-escape") == ([], "base64+json-escape")
+    assert split_layers("zstd+base64") == (["zstd"], "base64")
+    text = describe_form("base64+gzip+raw")
+    assert text.startswith("the value as is")
+    assert text.index("gzip") < text.index("base64 text")
+    assert describe_form("base64+json-escape").startswith("standard base64")

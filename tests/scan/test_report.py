@@ -43,6 +43,7 @@ def test_artifact_uris_point_at_the_file() -> None:
     assert artifact_uri("logs/app.log") == "logs/app.log"
     assert artifact_uri("data/app.db!zstd@4096") == "data/app.db"
     assert artifact_uri("data/a.gz!gzip@10!zstd@3") == "data/a.gz"
+    assert artifact_uri("logs/ship.log!base64+gzip@9!zstd@3") == "logs/ship.log"
     assert artifact_uri("/var/log/my app.log") == "file:///var/log/my%20app.log"
     assert artifact_uri("logs\\win.log") == "logs/win.log"
 
@@ -72,3 +73,14 @@ def test_sarif_has_a_rule_per_role_and_form_and_a_location_per_result() -> None:
     assert "byteOffset" not in inflated and "byteOffset" not in embedded
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert notes[0]["message"]["text"] == "x.gz: gzip stream unreadable"
+
+
+def test_sarif_points_a_hit_in_base64_compressed_data_at_its_file() -> None:
+    hit = _hit("logs/ship.log!base64+gzip@9", "base64+gzip+raw")
+    result = json.loads(render_sarif([hit]))["runs"][0]["results"][0]
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "logs/ship.log"
+    assert "byteOffset" not in location["region"], "the offset is in the inflated data"
+    assert "(inside logs/ship.log!base64+gzip@9)" in result["message"]["text"]
+    plain = json.loads(render_sarif([_hit("logs/app.log", "base64")]))["runs"][0]["results"][0]
+    assert plain["locations"][0]["physicalLocation"]["region"]["byteOffset"] == 40

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import os
+import random
 import sqlite3
+import zlib
 from pathlib import Path
 
 import brotli
@@ -209,6 +212,118 @@ def test_compressed_data_in_a_tcp_stream_names_the_messages_it_came_from(engine:
         ("PROMPT", "zstd+raw", "exchange 5 message 2 (client)!zstd@4", 7),
         ("PROMPT", "raw", "exchange 5 message 3 (client)", blob.index(b"BYOKP") - 9),
     ]
+
+
+COMPRESS = {
+    "gzip": lambda data: gzip.compress(data, mtime=0),
+    "zlib": zlib.compress,
+    "zstd": zstandard.ZstdCompressor().compress,
+}
+BASE64_STYLES = {
+    "standard": lambda blob: base64.b64encode(blob).decode(),
+    "url-safe, unpadded": lambda blob: base64.urlsafe_b64encode(blob).rstrip(b"=").decode(),
+    "json \\/": lambda blob: base64.b64encode(blob).decode().replace("/", "\\/"),
+}
+
+
+def _record(kind: str, style: str) -> tuple[bytes, int]:
+    """A Kinesis PutRecords body whose record data is base64 of compressed JSON; where the data starts."""
+    inner = json.dumps({"api_key": KEY1, "messages": [{"content": VALUES["PROMPT"]}]}).encode()
+    data = BASE64_STYLES[style](COMPRESS[kind](inner))
+    body = f'{{"StreamName":"events","Records":[{{"Data":"{data}","PartitionKey":"7"}}]}}'
+    return body.encode(), body.index(data)
+
+
+@pytest.mark.parametrize("style", sorted(BASE64_STYLES))
+@pytest.mark.parametrize("kind", sorted(COMPRESS))
+def test_base64_of_compressed_json_is_inflated_and_scanned(
+    engine: str, kind: str, style: str
+) -> None:
+    body, at = _record(kind, style)
+    exchange = Exchange(id=3, kind="http", started=0.0, method="POST", request_body=body)
+    hits = [h for h in _scanner().scan_request(exchange) if h.form.startswith("base64+")]
+    source = f"exchange 3 request body!base64+{kind}@{at}"
+    assert [(h.canary_id, h.form, h.source, h.offset) for h in hits] == [
+        ("KEY1", f"base64+{kind}+raw", source, 13),
+        ("PROMPT", f"base64+{kind}+raw", source, 13 + len(KEY1) + 29),
+    ]
+
+
+def test_base64_of_compressed_data_is_found_inside_other_layers(
+    engine: str, tmp_path: Path
+) -> None:
+    body, at = _record("zlib", "standard")
+    exchange = Exchange(
+        id=4,
+        kind="http",
+        started=0.0,
+        request_headers=[("Content-Encoding", "gzip")],
+        request_body=gzip.compress(body),
+    )
+    hits = _scanner().scan_request(exchange)
+    assert {(h.form, h.source) for h in hits} == {
+        ("gzip+base64+zlib+raw", f"exchange 4 request body!base64+zlib@{at}")
+    }
+    log = tmp_path / "shipper.log.gz"
+    log.write_bytes(gzip.compress(b"batch " + body + b"\n"))
+    hits = _scanner().scan_paths([log])
+    assert {(h.form, h.source, h.line) for h in hits} == {
+        ("gzip+base64+zlib+raw", f"{log}!base64+zlib@{at + 6}", 1)
+    }
+
+
+def test_mime_wrapped_base64_of_gzip_is_followed_across_lines(engine: str) -> None:
+    noise = random.Random(1)
+    text = "".join(f"{noise.randbytes(16).hex()} {VALUES['PROMPT']}\n" for _ in range(40))
+    attachment = base64.encodebytes(gzip.compress(text.encode(), mtime=0))
+    mail = b"Content-Transfer-Encoding: base64\r\n\r\n" + attachment.replace(b"\n", b"\r\n")
+    assert attachment.count(b"\n") > 1
+    hits = _scanner().scan_bytes(mail, "mail")
+    assert len(hits) == 40
+    assert {(h.form, h.source) for h in hits} == {("base64+gzip+raw", "mail!base64+gzip@37")}
+
+
+def test_base64_look_alikes_are_not_inflated_and_say_nothing(engine: str) -> None:
+    blob = base64.b64encode(gzip.compress(KEY1.encode())).decode()
+    inside = base64.b64encode(b"\x00" * 30).decode()
+    no_stream = base64.b64encode(b"x\x9c" + bytes(40)).decode()
+    lines = [
+        f"sid=QUJD{blob}",  # a run that does not start with the stream: not a compressed blob
+        f"token={inside[:8]}H4sI{inside}",  # gzip's base64 magic in the middle of a run
+        "status eJxample eNote eAEon",  # words that begin like zlib base64
+        f"blob={no_stream}",  # a zlib header, then no stream
+        f"short=H4sIAAAA {base64.b64encode(zlib.compress(b'seven!!')).decode()}",
+    ]
+    scanner = _scanner(fragments=False)
+    assert scanner.scan_bytes("\n".join(lines).encode(), "log") == []
+    assert scanner.warnings == []
+
+
+def test_a_base64_bomb_stops_at_the_cap(engine: str) -> None:
+    bomb = base64.b64encode(gzip.compress(bytes(8 << 20) + KEY1.encode(), mtime=0))
+    line = b'{"Data":"' + bomb + b'"}'
+    capped = _scanner(max_decompressed=1 << 20)
+    assert capped.scan_bytes(line, "log") == []
+    assert capped.warnings == [
+        "log!base64+gzip@9: gzip output capped at 1048576 bytes (possible decompression bomb)"
+    ]
+    assert [h.form for h in _scanner().scan_bytes(line, "log")] == ["base64+gzip+raw"]
+
+
+def test_a_raw_deflate_body_is_decoded(engine: str) -> None:
+    deflater = zlib.compressobj(wbits=-15)
+    body = deflater.compress(f"key={KEY1}".encode()) + deflater.flush()
+    for data in (body, zlib.compress(f"key={KEY1}".encode())):
+        exchange = Exchange(
+            id=2,
+            kind="http",
+            started=0.0,
+            request_headers=[("Content-Encoding", "deflate")],
+            request_body=data,
+        )
+        scanner = _scanner()
+        assert [h.form for h in scanner.scan_request(exchange)] == ["deflate+raw"]
+        assert scanner.warnings == []
 
 
 def test_an_undecodable_body_is_scanned_raw_with_a_warning() -> None:
