@@ -4,7 +4,7 @@
 # (including the local `CurrentUser` alias) at definition time.
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol
@@ -34,6 +34,7 @@ from reference_impl.crypto import (
     RecordError,
 )
 from reference_impl.errors import ApiError, error_response
+from reference_impl.flaws import Flaw, FlawContext, apply_flaws
 from reference_impl.keyring import Keyring
 from reference_impl.logs import RequestLogger, RequestMeta, redact
 from reference_impl.middleware import RequestGuard, request_meta
@@ -71,10 +72,14 @@ class Components:
     request_logger: RequestLogger
 
 
-def build_components(settings: Settings, keyring: Keyring) -> Components:
+def build_components(
+    settings: Settings, keyring: Keyring, flaws: Sequence[Flaw] = ()
+) -> Components:
     db = open_database(settings.db)
-    db.init_schema()
-    return Components(
+    # The clean server refuses any schema but its own; a flawed variant extends it on purpose
+    # (a deleted_at column, a history or config table), so its own restarts must not refuse.
+    db.init_schema(verify=not flaws)
+    components = Components(
         cipher=RecordCipher(keyring),
         fingerprinter=KeyFingerprinter(keyring),
         keys=SqlKeyStore(db),
@@ -83,6 +88,8 @@ def build_components(settings: Settings, keyring: Keyring) -> Components:
         upstream=AnthropicUpstream(timeout_s=settings.upstream_timeout_s),
         request_logger=RequestLogger(),
     )
+    # A flawed variant (reference_impl/flaws, `--flaw`) swaps one part; the clean server has none.
+    return apply_flaws(flaws, components, FlawContext(settings, keyring, db))
 
 
 class KeyIn(BaseModel):

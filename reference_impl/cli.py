@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from reference_impl.app import build_components, create_app
 from reference_impl.auth import new_token, token_digest
 from reference_impl.crypto import RecordCipher
+from reference_impl.flaws import FLAWS, Flaw, FlawError, resolve, unsafe_environment, wrap_app
 from reference_impl.keyring import ENV_KEYS, ENV_PRIMARY, Keyring, KeyringError, generate_entry
 from reference_impl.logs import configure_logging, log_event
 from reference_impl.rotation import rotate_records
@@ -148,6 +150,13 @@ def user_add(name: str, db: str) -> None:
 @click.option(
     "--max-body-bytes", envvar="BYOK_REF_MAX_BODY_BYTES", type=int, default=65536, show_default=True
 )
+@click.option(
+    "--flaw",
+    "flaw_names",
+    multiple=True,
+    type=click.Choice(sorted(FLAWS)),
+    help="Swap one component for a deliberately flawed one (audits only; see `byok-ref flaws`).",
+)
 def serve(
     host: str,
     port: int,
@@ -161,9 +170,11 @@ def serve(
     monthly_token_cap: int | None,
     upstream_timeout: float,
     max_body_bytes: int,
+    flaw_names: tuple[str, ...],
 ) -> None:
     """Run the HTTP server (needs BYOK_MASTER_KEYS)."""
     keyring = _keyring()
+    flaws = _flaws(flaw_names)
     try:
         settings = Settings(
             host=host,
@@ -184,10 +195,10 @@ def serve(
         raise click.ClickException(f"invalid settings: {details}") from None
     configure_logging(settings.log_file, to_stderr=settings.log_stderr)
     try:
-        components = build_components(settings, keyring)
-    except StoreError as problem:
+        components = build_components(settings, keyring, flaws)
+    except (StoreError, FlawError) as problem:
         raise click.ClickException(str(problem)) from None
-    app = create_app(settings, components)
+    app = wrap_app(flaws, create_app(settings, components), components)
     sock = _bind(settings.host, settings.port)
     bound_port = sock.getsockname()[1]
     counts = components.keys.count_by_master_key()
@@ -205,6 +216,7 @@ def serve(
         rows_under_unknown_master_keys=sum(
             n for key_id, n in counts.items() if keyring.get(key_id) is None
         ),
+        flaws=list(flaw_names),
     )
     if settings.port_file is not None:
         settings.port_file.write_text(f"{bound_port}\n")
@@ -217,6 +229,38 @@ def serve(
         timeout_graceful_shutdown=5,
     )
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _flaws(names: tuple[str, ...]) -> list[Flaw]:
+    """The flaws to apply; refused unless every outbound call goes to a loopback proxy."""
+    if not names:
+        return []
+    try:
+        flaws = resolve(names)
+    except FlawError as problem:
+        raise click.ClickException(str(problem)) from None
+    unsafe = unsafe_environment(os.environ)
+    if unsafe is not None:
+        raise click.ClickException(
+            f"--flaw runs a deliberately broken server that sends keys and prompts to third-party "
+            f"hosts; it only starts behind a loopback intercepting proxy (byok-audit sets one), "
+            f"but {unsafe}"
+        )
+    click.echo(
+        f"byok-ref: FLAWED VARIANT ({', '.join(names)}): for audits only, never for real keys",
+        err=True,
+    )
+    return flaws
+
+
+@main.command("flaws")
+def list_flaws() -> None:
+    """List the flawed variants `serve --flaw NAME` can run: name, component, what is wrong."""
+    width = max(map(len, FLAWS))
+    part = max(len(flaw.component) for flaw in FLAWS.values())
+    for name in sorted(FLAWS):
+        flaw = FLAWS[name]
+        click.echo(f"{name:<{width}}  {flaw.component:<{part}}  {flaw.summary}")
 
 
 @main.command("rotate-master")
