@@ -188,9 +188,22 @@ def key_puts(bundle: EvidenceBundle) -> list[StepRecord]:
 
 
 def held_key(bundle: EvidenceBundle, user: str, at_index: int) -> str | None:
-    """The key canary id ``user`` held just before step ``at_index`` (None: none or deleted)."""
+    """The key canary id ``user`` held just before step ``at_index`` (None: none or deleted).
+
+    A transplant into the user's row hands them the source user's key: a platform that decrypts
+    the moved record then calls with it, which is ENC-06's finding, not a stale key."""
     held: str | None = None
     for step in sorted(bundle.steps, key=lambda s: s.index):
+        source = step.params.get("from_user")
+        if (
+            step.action == "transplant"
+            and step.outcome == "ok"
+            and step.index < at_index
+            and step.params.get("to_user") == user
+            and isinstance(source, str)
+        ):
+            held = held_key(bundle, source, step.index)
+            continue
         if step.index >= at_index or step.user != user or not is_own(step):
             continue
         if step.action == "put_key" and step.outcome == "ok":

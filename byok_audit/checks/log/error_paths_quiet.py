@@ -14,6 +14,7 @@ from byok_audit.checks.common import (
     scanner,
 )
 from byok_audit.checks.log.sinks import scan_sinks
+from byok_audit.models.canary import CanaryRole
 from byok_audit.models.evidence import EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Question, Severity, Threat
 
@@ -50,8 +51,9 @@ def error_paths_quiet(bundle: EvidenceBundle) -> Verdict:
     provider fault (401/429/500/529/timeout/malformed) was armed and bad-input steps. Log lines cannot
     be attributed to a time window, so the whole run's log sources and non-provider requests are
     scanned for every canary (keys with fragments and digests, prompt, response); in addition the
-    target's answers to those steps (status, headers and decoded body) must echo no canary. Any hit is
-    a FAIL. A run with no error-path step, or a declared log source that was not found, is an ERROR.
+    target's answers to those steps (status, headers and decoded body) must echo no canary, except
+    that a prompt the target still answered 2xx (a retry got past the fault) may carry the model's
+    answer, the response canary. Any hit is a FAIL. A run with no error-path step, or a declared log source that was not found, is an ERROR.
     """
     paths = [(s, kind) for s in bundle.steps if (kind := error_kind(bundle, s))]
     if not paths:
@@ -59,11 +61,15 @@ def error_paths_quiet(bundle: EvidenceBundle) -> Verdict:
             "no error-path step ran (no prompt under a provider fault, no bad input)"
         )
     scan = scanner(bundle, (*KEY_ROLES, *TEXT_ROLES), fragments=True, digests=True)
+    # A prompt the target still answered 2xx (it retried past the fault) carries the model's answer
+    # by design; in that reply only a key or the prompt is an echo.
+    delivered = scanner(bundle, (*KEY_ROLES, CanaryRole.PROMPT), fragments=True, digests=True)
     echoes: list[EvidenceRef] = []
     for step, kind in paths:
         for number, call in enumerate(step.calls):
             source = f"reply {number} to step {step.index} ({kind})"
-            for hit in scan.scan_bytes(reply_bytes(call), source):
+            answered = step.action == "prompt" and 200 <= (call.status or 0) < 300
+            for hit in (delivered if answered else scan).scan_bytes(reply_bytes(call), source):
                 echoes.append(
                     EvidenceRef(
                         kind="api",

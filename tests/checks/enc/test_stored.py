@@ -98,6 +98,18 @@ def test_held_key_follows_puts_and_deletes() -> None:
     assert held_key(bundle, "bob", 5) == "k3"  # an attack on alice's slot is not bob's key
 
 
+def test_held_key_follows_a_transplant_into_the_row() -> None:
+    story = Story()
+    story.put("alice", "k1")
+    story.put("bob", "k2")
+    story.transplant("alice", "bob")
+    story.put("alice", "k3")
+    bundle = story.bundle()
+    assert held_key(bundle, "bob", 2) == "k2"
+    assert held_key(bundle, "bob", 3) == "k1"  # bob's row now holds alice's record
+    assert held_key(bundle, "bob", 4) == "k1"  # alice replacing hers does not change bob's row
+
+
 def test_describe_credential_never_shows_a_value() -> None:
     story = Story()
     key = story.key("k1", "alice")

@@ -103,3 +103,25 @@ def test_validation_error_echoing_the_key_in_a_brotli_reply_fails():
     result = error_paths_quiet.run(bundle)
     assert result.status == Status.FAIL
     assert result.evidence[0].kind == "api"
+
+
+def _recovered(reply: bytes):
+    """A prompt under a 500 fault that the target answered 200 after retrying."""
+    failed = b.keyed(KEY, response_status=500, fault="500")
+    retried = b.keyed(KEY, response_status=200)
+    answer = b.call(status=200, response_body=reply)
+    step = b.step("prompt", 0, exchange_ids=[failed.id, retried.id], calls=[answer])
+    bundle = b.bundle(
+        canaries=TABLE, steps=[step], exchanges=[failed, retried], files=[b.captured("\n")]
+    )
+    return error_paths_quiet.run(bundle)
+
+
+def test_a_prompt_answered_after_a_retry_may_carry_the_models_answer():
+    answer = json.dumps({"content": [{"text": TABLE.get("response").value}]}).encode()
+    assert _recovered(answer).status == Status.PASS
+
+
+def test_a_key_in_a_recovered_answer_still_fails():
+    answer = json.dumps({"content": [{"text": "ok"}], "debug": {"x-api-key": KEY.value}}).encode()
+    assert _recovered(answer).status == Status.FAIL
