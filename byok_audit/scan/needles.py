@@ -4,6 +4,12 @@ A secret leaks in many disguises: base64 inside a Sentry envelope or a JWT, hex,
 JSON-escaped, UTF-16 in a Windows or SQLite file, a slice of a key kept "for display", an unsalted hash.
 Each disguise is turned into one or more *literals* here, so a single multi-literal search finds them
 all and a dict lookup on the matched literal says which canary and which form it was.
+
+Known limit: a secret's own base64 split by a line break (MIME wraps at 76 columns, PEM and
+``openssl base64`` at 64; a 108-character key's base64 is 144 characters, so it is always split) is not
+found, since no literal spans the break. Wrapped base64 that stands for a *compressed* stream is read
+across its line breaks (see :func:`byok_audit.scan.decode.base64_run`), and what it inflates to is
+scanned in full.
 """
 
 from __future__ import annotations
