@@ -97,10 +97,13 @@ def one_request_per_prompt(bundle: EvidenceBundle) -> Verdict:
             evidence.extend(
                 exchange_ref(e, f"status {e.response_status}, counted") for e in counted
             )
-    no_call = f"answered 2xx without any provider request ({step_numbers(unseen)})"
+    no_call = (
+        f"{plural(len(unseen), 'prompt step')} answered 2xx with no provider request at all "
+        f"({step_numbers(unseen)})"
+    )
     unseen_refs = [step_ref(s, "answered 2xx, no provider request seen") for s in unseen]
     if not examined:
-        why = f"; {plural(len(unseen), 'prompt step')} {no_call}" if unseen else ""
+        why = f"; {no_call}" if unseen else ""
         raise EvidenceMissing(f"no prompt step reached a provider host; nothing to count{why}")
     retries = f"{len(retried)} retr{'y' if len(retried) == 1 else 'ies'} after a failed attempt"
     if failing:
@@ -113,7 +116,7 @@ def one_request_per_prompt(bundle: EvidenceBundle) -> Verdict:
     if unseen:
         return Verdict.warn(
             f"each of {plural(examined, 'prompt step')} that reached the provider made exactly one "
-            f"request ({counted_note}), but {len(unseen)} {no_call}: served from a cache, or the "
+            f"request ({counted_note}), but {no_call}: served from a cache, or the "
             "call went around the proxy (sealed egress would tell)",
             unseen_refs + retried,
         )

@@ -58,7 +58,7 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
     inflated: list[EvidenceRef] = []
     lowered: list[EvidenceRef] = []
     unreadable: list[EvidenceRef] = []
-    uncompared: list[StepRecord] = []
+    uncompared: list[tuple[StepRecord, str]] = []
     compared_steps = 0
     compared = 0
     for step in performed_steps(bundle, "prompt"):
@@ -66,7 +66,12 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
         calls = generation_calls(bundle, step)
         if asked is None or not calls:
             if succeeded(step):
-                uncompared.append(step)
+                why = (
+                    "no generation request reached a provider"
+                    if not calls
+                    else "no max_tokens asked"
+                )
+                uncompared.append((step, why))
             continue
         compared_steps += 1
         for exchange in calls:
@@ -90,7 +95,7 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
                 )
     if not compared and not unreadable:
         raise EvidenceMissing("no prompt step with max_tokens reached a provider host")
-    not_compared = [step_ref(s, "answered 2xx, no upstream request to compare") for s in uncompared]
+    not_compared = [step_ref(s, f"answered 2xx, not compared: {why}") for s, why in uncompared]
     if inflated:
         return Verdict.failed(
             f"{len(inflated)} of {plural(compared, 'upstream request')} raised or dropped the user's max_tokens",
@@ -104,7 +109,7 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
     if uncompared:
         problems.append(
             f"{plural(len(uncompared), 'successful prompt step')} could not be compared "
-            f"({step_numbers(uncompared)}: no generation request reached a provider)"
+            f"({step_numbers(s for s, _ in uncompared)})"
         )
     if problems:
         return Verdict.warn(f"{kept}; {'; '.join(problems)}", capped(unreadable + not_compared))

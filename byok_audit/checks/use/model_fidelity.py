@@ -44,7 +44,7 @@ def model_fidelity(bundle: EvidenceBundle) -> Verdict:
     """
     mismatched: list[EvidenceRef] = []
     unreadable: list[EvidenceRef] = []
-    uncompared: list[StepRecord] = []
+    uncompared: list[tuple[StepRecord, str]] = []
     models: set[str] = set()
     compared = 0
     for step in performed_steps(bundle, "prompt"):
@@ -52,7 +52,8 @@ def model_fidelity(bundle: EvidenceBundle) -> Verdict:
         calls = generation_calls(bundle, step)
         if not isinstance(chosen, str) or not calls:
             if succeeded(step):
-                uncompared.append(step)
+                why = "no generation request reached a provider" if not calls else "no model chosen"
+                uncompared.append((step, why))
             continue
         for exchange in calls:
             body = request_json(exchange)
@@ -68,7 +69,7 @@ def model_fidelity(bundle: EvidenceBundle) -> Verdict:
                 )
     if not compared and not unreadable:
         raise EvidenceMissing("no prompt step with a chosen model reached a provider host")
-    not_compared = [step_ref(s, "answered 2xx, no upstream request to compare") for s in uncompared]
+    not_compared = [step_ref(s, f"answered 2xx, not compared: {why}") for s, why in uncompared]
     if mismatched:
         return Verdict.failed(
             f"{len(mismatched)} of {plural(compared, 'upstream request')} used another model than the user chose",
@@ -80,7 +81,7 @@ def model_fidelity(bundle: EvidenceBundle) -> Verdict:
     if uncompared:
         problems.append(
             f"{plural(len(uncompared), 'successful prompt step')} could not be compared "
-            f"({step_numbers(uncompared)}: no generation request reached a provider)"
+            f"({step_numbers(s for s, _ in uncompared)})"
         )
     used = f"used the model the user chose ({', '.join(sorted(models))})" if models else ""
     if problems:
