@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -74,6 +75,10 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "usage_monthly": ("user_id", "month", "input_tokens", "output_tokens"),
 }
+
+_STORE_LOG = logging.getLogger("byok.store")
+# A blocked retry reports on its 1st attempt and then once a minute (at the default 2 s).
+_RETRY_REPORT_EVERY = 30
 
 
 def utc_now() -> str:
@@ -154,6 +159,8 @@ class Database(Protocol):
 
     def purge_residue(self) -> bool: ...
 
+    def close(self) -> None: ...
+
 
 class _SqliteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -168,9 +175,16 @@ class SqliteDatabase:
 
     kind = "sqlite"
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout_s: float = 10.0, purge_retry_s: float = 2.0
+    ) -> None:
         self.path = path
         self._busy_timeout_s = busy_timeout_s
+        self._purge_retry_s = purge_retry_s
+        self._retry_lock = threading.Lock()
+        self._retry_thread: threading.Thread | None = None
+        self._failed_purges = 0
+        self._closed = threading.Event()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
@@ -230,9 +244,31 @@ class SqliteDatabase:
     def purge_residue(self) -> bool:
         """Fold the WAL into the database and truncate it to 0 bytes; True when that succeeded.
 
-        A reader holding an old snapshot can block the truncation; then the old page images stay
-        in the -wal file until the next successful checkpoint, and a warning line says so.
+        A reader holding an old snapshot can block the truncation; until a checkpoint succeeds
+        the old page images stay in the -wal file and, not yet overwritten, in the main file.
+        A warning line says so and a background thread retries every `purge_retry_s` seconds
+        (one thread at most, stopped by `close`) until it succeeds, without waiting for the
+        next key write.
         """
+        if self._checkpoint():
+            return True
+        _STORE_LOG.warning(
+            "wal checkpoint(TRUNCATE) stayed busy",
+            extra={
+                "byok_meta": {"event": "wal_purge_incomplete", "retry_every_s": self._purge_retry_s}
+            },
+        )
+        with self._retry_lock:
+            self._failed_purges += 1
+            if self._closed.is_set() or self._retry_thread is not None:
+                return False
+            self._retry_thread = threading.Thread(
+                target=self._retry_until_purged, name="byok-wal-purge-retry", daemon=True
+            )
+            self._retry_thread.start()
+        return False
+
+    def _checkpoint(self) -> bool:
         conn = self._connect()
         try:
             conn.execute("PRAGMA busy_timeout=200")
@@ -243,11 +279,56 @@ class SqliteDatabase:
                 time.sleep(0.05)
         finally:
             conn.close()
-        logging.getLogger("byok.store").warning(
-            "wal checkpoint(TRUNCATE) stayed busy",
-            extra={"byok_meta": {"event": "wal_purge_incomplete"}},
-        )
         return False
+
+    def _retry_until_purged(self) -> None:
+        attempts = 0
+        while not self._closed.wait(self._purge_retry_s):
+            attempts += 1
+            with self._retry_lock:
+                failures_before = self._failed_purges
+            try:
+                purged = self._checkpoint()
+            except (sqlite3.Error, StoreError) as failure:
+                purged = False
+                error = type(failure).__name__
+            else:
+                error = None
+            if purged:
+                with self._retry_lock:
+                    # A purge that failed meanwhile may have left newer residue: go round again.
+                    if self._failed_purges == failures_before:
+                        self._retry_thread = None
+                        _STORE_LOG.info(
+                            "wal purged by the background retry",
+                            extra={
+                                "byok_meta": {"event": "wal_purge_completed", "attempts": attempts}
+                            },
+                        )
+                        return
+            elif attempts % _RETRY_REPORT_EVERY == 1:
+                _STORE_LOG.warning(
+                    "wal checkpoint(TRUNCATE) still busy",
+                    extra={
+                        "byok_meta": {
+                            "event": "wal_purge_retry_failed",
+                            "attempts": attempts,
+                            "error": error,
+                        }
+                    },
+                )
+        _STORE_LOG.warning(
+            "shutting down with the wal not yet purged",
+            extra={"byok_meta": {"event": "wal_purge_abandoned", "attempts": attempts}},
+        )
+
+    def close(self) -> None:
+        """Stop the background purge retry (on shutdown); the next start's first write retries."""
+        self._closed.set()
+        with self._retry_lock:
+            thread = self._retry_thread
+        if thread is not None:
+            thread.join(timeout=5)
 
 
 class _PgTx:
@@ -312,6 +393,9 @@ class PostgresDatabase:
 
     def purge_residue(self) -> bool:
         return True
+
+    def close(self) -> None:
+        return None
 
 
 def open_database(target: str) -> Database:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -270,3 +271,62 @@ def test_purge_reports_a_blocking_reader_and_completes_later(tmp_path: Path, cap
     reader.close()
     assert keys.purge_residue() is True
     assert residue(db_file_bytes(path), needle) == []
+    db.close()
+
+
+def _events(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [getattr(r, "byok_meta", {}).get("event") for r in caplog.records]
+
+
+def test_a_blocked_purge_is_retried_in_the_background_without_another_write(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "retry.sqlite3"
+    db = SqliteDatabase(path, purge_retry_s=0.1)
+    db.init_schema()
+    keys = SqlKeyStore(db)
+    ids = _fill(keys, db, 20, "u")
+    needle = os.urandom(174)
+    keys.put(_key(ids[5], needle))
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM provider_keys").fetchone()
+    keys.put(_key(ids[6], os.urandom(174)))
+    caplog.set_level("INFO", logger="byok.store")
+    try:
+        assert keys.delete(ids[5], "anthropic") is True
+        assert residue(db_file_bytes(path), needle) != []
+        retry = next(t for t in threading.enumerate() if t.name == "byok-wal-purge-retry")
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    retry.join(timeout=30)  # no further write: only the background retry can purge now
+    db.close()
+    assert residue(db_file_bytes(path), needle) == [], "nothing purged the WAL once the reader left"
+    events = _events(caplog)
+    assert events[0] == "wal_purge_incomplete" and "wal_purge_completed" in events
+
+
+def test_close_stops_a_retry_that_cannot_succeed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "stuck.sqlite3"
+    db = SqliteDatabase(path, purge_retry_s=0.05)
+    db.init_schema()
+    keys = SqlKeyStore(db)
+    ids = _fill(keys, db, 3, "u")
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM provider_keys").fetchone()
+    keys.put(_key(ids[1], os.urandom(174)))
+    caplog.set_level("INFO", logger="byok.store")
+    try:
+        keys.delete(ids[0], "anthropic")
+        retry = next(t for t in threading.enumerate() if t.name == "byok-wal-purge-retry")
+        db.close()
+        assert not retry.is_alive()
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert "wal_purge_abandoned" in _events(caplog)
+    assert "wal_purge_completed" not in _events(caplog)
