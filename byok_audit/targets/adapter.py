@@ -12,6 +12,8 @@ import json
 from abc import ABC, abstractmethod
 from typing import Any
 
+import httpx
+
 from byok_audit.errors import DriverError
 from byok_audit.models.evidence import HttpCall
 from byok_audit.targets.driver import Driver, json_path
@@ -201,13 +203,21 @@ class HttpTemplateAdapter(TargetAdapter):
                 f"{template.method} {template.path} for user {user!r} answered HTTP {call.status}"
             )
         try:
-            document = json.loads(call.response_body)
+            document = json.loads(decoded_body(call))
             return {name: json_path(document, path) for name, path in template.capture.items()}
         except (ValueError, KeyError) as exc:
             raise DriverError(
                 f"{template.method} {template.path} for user {user!r}: cannot capture {exc} "
                 "from the reply"
             ) from None
+
+
+def decoded_body(call: HttpCall) -> bytes:
+    """The reply body with its Content-Encoding undone (the driver records the bytes on the wire)."""
+    response = httpx.Response(
+        call.status or 0, headers=call.response_headers, stream=httpx.ByteStream(call.response_body)
+    )
+    return response.read()
 
 
 #: Adapters known by a short name. Anything else is ``module:Class``.

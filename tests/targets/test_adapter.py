@@ -168,3 +168,24 @@ def test_victim_placeholders_are_only_known_in_attacks(tmp_path):
     path.write_text(PROFILE + ATTACKS.replace("{victim}", "{victim_nope}"))
     with pytest.raises(ProfileError, match=r"unknown placeholder \{victim_nope\}"):
         load_profile(path)
+
+
+def test_a_compressed_reply_is_decoded_before_capturing():
+    import gzip
+
+    call = HttpCall(
+        method="POST",
+        url="http://t/signup",
+        status=201,
+        response_headers=[("content-encoding", "gzip")],
+        response_body=gzip.compress(b'{"token": "tok-1"}'),
+    )
+    assert HttpTemplateAdapter._capture(_signup_template(), call, "alice") == {"token": "tok-1"}
+
+
+def _signup_template():
+    from byok_audit.targets.profile import RequestTemplate
+
+    return RequestTemplate.model_validate(
+        {"method": "POST", "path": "/signup", "capture": {"token": "$.token"}}
+    )

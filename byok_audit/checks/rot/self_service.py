@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
-from byok_audit.checks.common import final_status, performed, step_ref
+from byok_audit.checks.common import final_status, performed, reply_body, step_ref
 from byok_audit.checks.enc.stored import held_key, is_own, replacements, step_name
 from byok_audit.models.evidence import EvidenceBundle, StepRecord
 from byok_audit.models.finding import EvidenceRef, Question, Severity, Status
@@ -23,7 +23,7 @@ def _next_get(bundle: EvidenceBundle, step: StepRecord) -> StepRecord:
 
 def _reply(step: StepRecord) -> bytes:
     answered = [c for c in step.calls if c.status is not None]
-    return answered[-1].response_body if answered else b""
+    return reply_body(answered[-1]) if answered else b""
 
 
 @check(

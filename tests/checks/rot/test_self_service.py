@@ -69,3 +69,20 @@ def test_no_get_after_the_change_is_an_error() -> None:
     result = self_service.run(story.bundle())
     assert result.status == Status.ERROR
     assert "no get_key by alice after step 1" in result.summary
+
+
+def test_a_compressed_get_reply_is_read_decoded() -> None:
+    import gzip
+
+    story = Story()
+    story.put("alice", "k1")
+    story.put("alice", "k2")
+    reply = story.get("alice", body=gzip.compress(shown(story, "k1")))
+    reply.calls[0].response_headers = [("content-encoding", "gzip")]
+    story.delete("alice")
+    story.get("alice", status=404)
+    k1, k2 = (story.canaries.get(k).value[-4:] for k in ("k1", "k2"))
+    result = self_service.run(story.bundle())
+    if k1 != k2:  # the gzip'd reply still shows the replaced key: only a decoded read sees that
+        assert result.status == Status.FAIL
+        assert "still shows the replaced key's suffix" in result.evidence[0].detail
