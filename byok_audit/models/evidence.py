@@ -44,6 +44,13 @@ class Exchange(Strict):
     ``host`` is the CONNECT/request target, ``sni`` the TLS server name and ``host_header`` the HTTP Host:
     the three can differ (domain fronting), so all are kept. Bodies are the bytes on the wire (still
     compressed when Content-Encoding says so).
+
+    ``via`` says how it reached the harness: ``proxy`` (sent to the proxy the target was told about) or
+    ``tun`` (caught by sealed egress: it went around the proxy, straight at an address). A ``tun``
+    exchange's ``host`` is the address it was sent to; when that address came from the harness's own
+    DNS answer, ``resolved_name`` is the name the target had looked up. A ``dns`` exchange is one query:
+    ``host`` the name server, ``method`` the record type, ``path`` the name asked for, ``response_body``
+    the answer given.
     """
 
     id: int
@@ -71,6 +78,8 @@ class Exchange(Strict):
     fault: str | None = None
     error: str | None = None
     messages: list[StreamMessage] = []
+    via: Literal["proxy", "tun"] = "proxy"
+    resolved_name: str | None = None
 
     def request_header(self, name: str) -> str | None:
         values = header_values(self.request_headers, name)
@@ -78,8 +87,10 @@ class Exchange(Strict):
 
     @property
     def hosts(self) -> set[str]:
-        """Every name this exchange was addressed to (CONNECT host, SNI, Host header), lowercased."""
-        names = {self.host, self.sni or "", (self.host_header or "").split(":")[0]}
+        """Every name this exchange was addressed to (CONNECT host, SNI, Host header), lowercased; an
+        address the harness's DNS gave out counts as the name it was given for."""
+        host = self.resolved_name or self.host
+        names = {host, self.sni or "", (self.host_header or "").split(":")[0]}
         return {n.lower() for n in names if n}
 
     @property
@@ -200,7 +211,10 @@ class ProcessRecord(Strict):
 class HarnessInfo(Strict):
     engine: str
     listen: str = ""
+    #: True only when the seal was verified in force at the start and at the end of the run.
     sealed_egress: bool = False
+    #: How egress was sealed and verified (empty when it was not).
+    seal: str = ""
     errors: list[str] = []
 
 
