@@ -27,10 +27,12 @@ _ALL_STATES = 0xFFFFFFFF
 _NO_COOKIE = 0xFFFFFFFF
 
 
-def _diag_inode(local_ip: str, local_port: int, remote_port: int) -> int | None:
+def _diag_inode(
+    local_ip: str, local_port: int, remote_port: int, remote_ip: str = "127.0.0.1"
+) -> int | None:
     """Exact-socket lookup through netlink sock_diag: constant time, however many sockets exist."""
     src = ipaddress.IPv4Address(local_ip).packed + bytes(12)
-    dst = ipaddress.IPv4Address("127.0.0.1").packed + bytes(12)
+    dst = ipaddress.IPv4Address(remote_ip).packed + bytes(12)
     sockid = struct.pack(">HH", local_port, remote_port) + src + dst
     sockid += struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)
     request = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, _ALL_STATES) + sockid
@@ -55,16 +57,21 @@ def _proc_inode(local_ip: str, local_port: int, remote_port: int) -> int | None:
     return None
 
 
-def socket_inode(local_ip: str, local_port: int, remote_port: int) -> int | None:
-    """The inode of the socket whose local end is ``local_ip:local_port`` talking to ``remote_port``
-    on loopback."""
+def socket_inode(
+    local_ip: str, local_port: int, remote_port: int, remote_ip: str = "127.0.0.1"
+) -> int | None:
+    """The inode of the socket whose local end is ``local_ip:local_port`` talking to
+    ``remote_ip:remote_port`` (the proxy on loopback, or under sealed egress the address the target
+    dialled directly)."""
     local_ip = local_ip.removeprefix("::ffff:")
+    remote_ip = remote_ip.removeprefix("::ffff:")
     try:
         ipaddress.IPv4Address(local_ip)
+        ipaddress.IPv4Address(remote_ip)
     except ValueError:
         return None
     try:
-        return _diag_inode(local_ip, local_port, remote_port)
+        return _diag_inode(local_ip, local_port, remote_port, remote_ip)
     except OSError:
         pass
     try:
@@ -112,10 +119,14 @@ def pid_of_socket(inode: int, hints: list[int] = (), skip_pid: int | None = None
 
 
 def client_pid(
-    client_ip: str, client_port: int, proxy_port: int, hints: list[int] = ()
+    client_ip: str,
+    client_port: int,
+    proxy_port: int,
+    hints: list[int] = (),
+    server_ip: str = "127.0.0.1",
 ) -> int | None:
     """The pid of the process on the client side of a connection to the proxy, if it can be found."""
-    inode = socket_inode(client_ip, client_port, proxy_port)
+    inode = socket_inode(client_ip, client_port, proxy_port, server_ip or "127.0.0.1")
     if not inode:
         return None
     return pid_of_socket(inode, hints, skip_pid=os.getpid())

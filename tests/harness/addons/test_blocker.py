@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 from mitmproxy.test import taddons, tflow
 
@@ -20,3 +21,18 @@ def test_every_upstream_connection_is_refused_and_recorded(journal):
     assert (exchange.kind, exchange.host, exchange.port) == ("blocked", "db.example.org", 5432)
     assert exchange.answered_by == "blocked"
     assert exchange.client_addr == "127.0.0.1:22"
+
+
+def test_only_the_allowed_sink_addresses_are_let_through(journal):
+    sinks = {("127.0.0.1", 40000)}
+    blocker = Blocker(journal.journal, lambda address: address in sinks)
+    client = tflow.tclient_conn()
+    client.proxy_mode = ProxyMode.parse("tun:byoktest")
+    to_sink, elsewhere = tflow.tserver_conn(), tflow.tserver_conn()
+    to_sink.address, elsewhere.address = ("127.0.0.1", 40000), ("198.51.100.7", 443)
+    with taddons.context(blocker):
+        blocker.server_connect(ServerConnectionHookData(server=to_sink, client=client))
+        blocker.server_connect(ServerConnectionHookData(server=elsewhere, client=client))
+    assert to_sink.error is None and elsewhere.error is not None
+    [exchange] = journal.exchanges()
+    assert (exchange.kind, exchange.via, exchange.host) == ("blocked", "tun", "198.51.100.7")

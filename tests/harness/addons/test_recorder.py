@@ -3,12 +3,20 @@ from __future__ import annotations
 import gzip
 import json
 
-from mitmproxy import connection, flow, http, tcp
+from mitmproxy import connection, flow, http, tcp, udp
 from mitmproxy.proxy import context
+from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow
 from mitmproxy.tls import TlsData
 
-from byok_audit.harness.addons.recorder import ANSWERED_BY, BLOCKED_PREFIX, FAULT, Recorder
+from byok_audit.harness.addons.fake_dns import FakeNames
+from byok_audit.harness.addons.recorder import (
+    ANSWERED_BY,
+    BLOCKED_PREFIX,
+    DESTINATION,
+    FAULT,
+    Recorder,
+)
 from byok_audit.harness.control import ControlReader
 from tests.harness.addons.conftest import make_flow
 
@@ -163,3 +171,68 @@ def test_client_connected_without_a_local_socket_has_no_pid(journal):
     f.response = http.Response.make(204)
     recorder.response(f)
     assert journal.exchanges()[0].client_pid is None
+
+
+def _caught_by_the_seal(client: connection.Client, destination: tuple[str, int]) -> None:
+    client.proxy_mode = ProxyMode.parse("tun:byoktest")
+    client.sockname = destination
+
+
+def test_http_caught_by_the_seal_is_marked_and_named_after_the_fake_dns_answer(journal):
+    names = FakeNames()
+    fake = str(names.address_for("o123.ingest.sentry.io"))
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent), names)
+    f = make_flow(host=fake)
+    _caught_by_the_seal(f.client_conn, (fake, 443))
+    f.client_conn.sni = "o123.ingest.sentry.io"
+    with taddons.context(recorder):
+        recorder.request(f)
+        f.response = http.Response.make(200)
+        recorder.response(f)
+    [exchange] = journal.exchanges()
+    assert (exchange.via, exchange.host, exchange.resolved_name) == (
+        "tun",
+        fake,
+        "o123.ingest.sentry.io",
+    )
+    assert exchange.hosts == {"o123.ingest.sentry.io"}  # the fake address stands for the name
+
+
+def test_raw_udp_caught_by_the_seal_keeps_its_real_destination_and_payload(journal):
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent), FakeNames())
+    f = tflow.tudpflow()
+    _caught_by_the_seal(f.client_conn, ("198.51.100.7", 9999))
+    f.metadata[DESTINATION] = ("198.51.100.7", 9999)
+    f.server_conn.address = ("127.0.0.1", 40000)  # the seal sink
+    f.messages = [udp.UDPMessage(True, b"exfil")]
+    with taddons.context(recorder):
+        recorder.udp_start(f)
+        recorder.done()  # UDP has no end: written at shutdown, not as an error
+    [exchange] = journal.exchanges()
+    assert (exchange.kind, exchange.via, exchange.host, exchange.port) == (
+        "udp",
+        "tun",
+        "198.51.100.7",
+        9999,
+    )
+    assert exchange.resolved_name is None and exchange.error is None
+    assert exchange.messages[0].content == b"exfil"
+
+
+def test_tls_refused_on_the_seal_names_the_address_dialled(journal):
+    recorder = Recorder(journal.journal, ControlReader(journal.path.parent), FakeNames())
+    client = tflow.tclient_conn()
+    _caught_by_the_seal(client, ("203.0.113.9", 443))
+    client.sni = None
+    client.error = "client does not trust the proxy's certificate"
+    with taddons.context(recorder) as tctx:
+        recorder.tls_failed_client(
+            TlsData(conn=client, context=context.Context(client, tctx.options))
+        )
+    [exchange] = journal.exchanges()
+    assert (exchange.kind, exchange.via, exchange.host, exchange.port) == (
+        "tls_failed",
+        "tun",
+        "203.0.113.9",
+        443,
+    )
