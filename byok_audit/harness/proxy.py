@@ -2,6 +2,8 @@
 
 Each :class:`Proxy` is its own process with its own confdir and CA copy, listening on an ephemeral
 loopback port, so many audits can run side by side and a crash in native mitmproxy code only ends one.
+Under sealed egress it also serves a TUN device (``tun=``) and DNS on loopback name-server addresses
+(``dns_listen=``); see :mod:`byok_audit.harness.seal`.
 """
 
 from __future__ import annotations
@@ -69,9 +71,17 @@ class Proxy:
     """One mitmdump child process with our addons. Use as a context manager, or start()/stop()."""
 
     def __init__(
-        self, run_dir: Path | None = None, *, start_timeout: float = 30.0, stop_timeout: float = 5.0
+        self,
+        run_dir: Path | None = None,
+        *,
+        start_timeout: float = 30.0,
+        stop_timeout: float = 5.0,
+        tun: str | None = None,
+        dns_listen: tuple[str, ...] = (),
     ) -> None:
         self._given_dir = run_dir
+        self.tun = tun
+        self.dns_listen = dns_listen
         self.run_dir: Path | None = None
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
@@ -103,7 +113,8 @@ class Proxy:
         shutil.copytree(_ca_template(), confdir, dirs_exist_ok=True)
         self._state.write(run_dir)
         log = run_dir / "mitmdump.log"
-        command = self._command(run_dir, confdir)
+        modes = [part for mode in self._modes() for part in ("--mode", mode)]
+        command = [*self._command(run_dir, confdir), *modes]
         env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_ENV}
         with log.open("wb") as out:
             self._process = subprocess.Popen(
@@ -133,6 +144,15 @@ class Proxy:
         info = json.loads(ready.read_text())
         self.port = int(info["listen"][0][1])
 
+    def _modes(self) -> list[str]:
+        """The regular proxy first (ready.json's first address is its port). Every mode names its
+        address: mitmproxy would count a TUN mode as one more server on the default listen address."""
+        modes = ["regular@127.0.0.1:0"]
+        if self.tun:
+            modes.append(f"tun:{self.tun}")
+        modes += [f"dns@{address}:53" for address in self.dns_listen]
+        return modes
+
     @staticmethod
     def _command(run_dir: Path, confdir: Path) -> list[str]:
         return [
@@ -142,10 +162,6 @@ class Proxy:
             "--run-dir",
             str(run_dir),
             "-q",
-            "--listen-host",
-            "127.0.0.1",
-            "--listen-port",
-            "0",
             "--set",
             f"confdir={confdir}",
             "--set",
