@@ -11,6 +11,9 @@ finally calls :meth:`AuditRun.finish` for the :class:`EvidenceBundle`::
         bundle = run.finish()
 
 Custom steps use :meth:`AuditRun.step`; every call the driver makes inside it is attached to it.
+
+``AuditRun(profile, sealed=True)`` runs it all (proxy, target, driver) inside a network namespace whose
+only way out is the proxy (:mod:`byok_audit.harness.seal`); it must then be driven from one thread.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pydantic import JsonValue
 from byok_audit import CRITERIA_VERSION, __version__
 from byok_audit.errors import HarnessError
 from byok_audit.harness import ENGINE, Proxy
+from byok_audit.harness.seal import Seal
 from byok_audit.models.canary import CanaryRole, CanaryTable, Provider
 from byok_audit.models.evidence import (
     CapturedFile,
@@ -46,6 +50,7 @@ from byok_audit.models.evidence import (
     ProcessRecord,
     StepRecord,
 )
+from byok_audit.seal import sealed_profile_problem
 from byok_audit.targets.adapter import TargetAdapter, resolve_adapter
 from byok_audit.targets.driver import Driver
 from byok_audit.targets.launcher import TargetProcess, proxy_env
@@ -96,8 +101,11 @@ class AuditRun:
         keep_workdir: bool = False,
         scenario: str = "basic",
         progress: Callable[[str], None] | None = None,
+        sealed: bool = False,
     ) -> None:
         self.profile = profile
+        self.sealed = sealed
+        self.seal: Seal | None = None
         self.scenario = scenario
         self.keep_workdir = keep_workdir or workdir is not None
         self._given_workdir = workdir
@@ -142,6 +150,9 @@ class AuditRun:
         return self
 
     def _start(self) -> None:
+        if self.sealed:
+            self.progress("sealing egress: a fresh network namespace")
+            self.seal = Seal(self.run_id[:8]).enter()
         if self._given_workdir is not None:
             self.workdir = self._given_workdir.resolve()
             self.workdir.mkdir(parents=True, exist_ok=True)
@@ -156,9 +167,16 @@ class AuditRun:
         start = self.profile.start
         if start is not None:
             self.values["port"] = free_port()
+        if self.seal is not None:
+            problem = sealed_profile_problem(self.profile, self._fill)
+            if problem:
+                raise HarnessError(problem)
 
         self.progress("starting the intercepting proxy")
-        self.proxy = Proxy(self.workdir / "proxy").start()
+        proxy_dir = self.workdir / "proxy"
+        self.proxy = (self.seal.proxy(proxy_dir) if self.seal else Proxy(proxy_dir)).start()
+        if self.seal is not None:
+            self.seal.engage(self.proxy)
         self.proxy.set_response_canary(self.canaries.get("response").value)
 
         if start is not None:
@@ -191,6 +209,8 @@ class AuditRun:
     def close(self) -> None:
         """Stop everything this run started and remove its temporary workdir. Safe to call twice."""
         with contextlib.ExitStack() as stack:
+            if self.seal is not None:
+                stack.callback(self.seal.leave)  # last: after every process in the namespace
             if self.workdir is not None and not self.keep_workdir:
                 stack.callback(shutil.rmtree, self.workdir, True)
             if self.proxy is not None:
@@ -344,8 +364,15 @@ class AuditRun:
                 self.errors.append(
                     f"target exited on its own during the run (code {process.exit_code})"
                 )
+        if self.seal is not None:
+            try:
+                self.seal.verify(self.proxy, "end")
+            except HarnessError as error:
+                self.errors.append(str(error))
         self.proxy.stop()
         exchanges = self.proxy.exchanges()
+        if self.seal is not None:
+            exchanges = self.seal.without_probes(exchanges)
         attribute(self.steps, exchanges)
         self._bundle = EvidenceBundle(
             tool_version=__version__,
@@ -361,7 +388,12 @@ class AuditRun:
             files=self._files_with_earlier_copies(),
             db_snapshots=self.db_snapshots,
             process=process,
-            harness=HarnessInfo(engine=ENGINE, listen=f"127.0.0.1:{self.proxy.port}"),
+            harness=HarnessInfo(
+                engine=ENGINE,
+                listen=f"127.0.0.1:{self.proxy.port}",
+                sealed_egress=self.seal is not None and self.seal.proven,
+                seal=self.seal.describe() if self.seal is not None else "",
+            ),
             errors=self.errors,
         )
         return self._bundle

@@ -17,6 +17,7 @@ from byok_audit.checks import ALL_CHECKS
 from byok_audit.errors import ConfigError, HarnessError
 from byok_audit.evaluate import evaluate, sha256_digest
 from byok_audit.formats import OutputSpec
+from byok_audit.harness.seal import seal_problem
 from byok_audit.models.result import AuditResult
 from byok_audit.report_command import (
     AuditCommand,
@@ -29,6 +30,7 @@ from byok_audit.report_command import (
 from byok_audit.scenarios.loader import load_scenarios
 from byok_audit.scenarios.runner import run_scenarios
 from byok_audit.scoring.gate import ExitCode
+from byok_audit.seal import sealed_profile_problem
 from byok_audit.targets.profile import load_profile
 
 STATUS_MARK = {
@@ -84,6 +86,17 @@ def summary_table(result: AuditResult) -> str:
     type=click.Path(path_type=Path, file_okay=False),
     help="Run the target in this folder (kept afterwards) instead of a temporary one.",
 )
+@click.option(
+    "--sealed",
+    is_flag=True,
+    help=(
+        "Seal egress (needed for RTE-05 and so for grade A+): run the whole audit in a fresh network "
+        "namespace whose only ways out are loopback and the proxy's TUN device, so any connection or "
+        "DNS query that ignores HTTPS_PROXY is recorded. Needs root and /dev/net/tun (Linux). Nothing "
+        "on the host's network is reachable from inside, not even its loopback: a PostgreSQL target "
+        "database must be given by a Unix-socket DSN."
+    ),
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @report_options
 def run_command(
@@ -92,6 +105,7 @@ def run_command(
     scenarios_dir: Path | None,
     out_dir: Path,
     workdir: Path | None,
+    sealed: bool,
     quiet: bool,
     options: ReportOptions,
 ) -> None:
@@ -106,13 +120,16 @@ def run_command(
         )
     except ConfigError as error:
         raise UsageFailure(str(error)) from None
+    problem = sealed and (seal_problem() or sealed_profile_problem(profile))
+    if problem:
+        raise UsageFailure(problem)
 
     def progress(message: str) -> None:
         if not quiet:
             click.echo(f"[run] {message}", err=True)
 
     try:
-        with AuditRun(profile, workdir=workdir, progress=progress) as run:
+        with AuditRun(profile, workdir=workdir, progress=progress, sealed=sealed) as run:
             bundle = run_scenarios(run, scenarios)
     except HarnessError as error:
         click.echo(f"harness error: {error}", err=True)
