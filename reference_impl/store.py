@@ -13,6 +13,7 @@ There is no soft-delete column, no history or audit table: a deleted key's row i
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 _SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -344,13 +346,35 @@ class PostgresDatabase:
 
     kind = "postgresql"
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, connect_timeout_s: int = 10) -> None:
         self._dsn = dsn
+        # libpq waits forever for an unanswering server unless told otherwise; a timeout named
+        # in the DSN or in PGCONNECT_TIMEOUT is left to win.
+        try:
+            options = conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError:
+            raise StoreError(
+                "the PostgreSQL DSN given with --db is malformed (it is not repeated here: it "
+                "may hold a password); expected postgresql://USER@HOST:PORT/DBNAME"
+            ) from None
+        named = "connect_timeout" in options or "PGCONNECT_TIMEOUT" in os.environ
+        self._connect_options: dict[str, Any] = (
+            {} if named else {"connect_timeout": connect_timeout_s}
+        )
+
+    def _connect(self, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+        return psycopg.connect(self._dsn, autocommit=autocommit, **self._connect_options)
 
     def init_schema(self, *, verify: bool = True) -> None:
         """Create the tables if missing; then, unless told not to, refuse any other schema in
         the current schema (pg_catalog, so objects the role may not read are seen too)."""
-        with psycopg.connect(self._dsn, autocommit=True) as conn:
+        try:
+            conn = self._connect(autocommit=True)
+        except psycopg.OperationalError as failure:
+            # libpq's reason names host, port and user, never the password.
+            reason = " ".join(str(failure).split())
+            raise StoreError(f"cannot connect to PostgreSQL: {reason}") from None
+        with conn:
             for statement in filter(str.strip, _POSTGRES_SCHEMA.split(";")):
                 conn.execute(statement)  # type: ignore[call-overload]
             if verify:
@@ -388,7 +412,7 @@ class PostgresDatabase:
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Tx]:
-        with psycopg.connect(self._dsn) as conn, conn.transaction():
+        with self._connect() as conn, conn.transaction():
             yield _PgTx(conn)
 
     def purge_residue(self) -> bool:
@@ -435,14 +459,24 @@ class UserStore:
         self._db = db
 
     def add(self, name: str, token_sha256: bytes) -> User:
+        """The unique constraint decides, not a prior SELECT: two concurrent signups for one
+        name on PostgreSQL both pass a check, and the loser must get NameTaken, not a crash."""
         user = User(user_id=uuid.uuid4().hex, name=name, created_at=utc_now())
-        with self._db.transaction(write=True) as tx:
-            if tx.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-                raise NameTaken(name)
-            tx.execute(
-                "INSERT INTO users (user_id, name, token_sha256, created_at) VALUES (?, ?, ?, ?)",
-                (user.user_id, user.name, token_sha256, user.created_at),
-            )
+        try:
+            with self._db.transaction(write=True) as tx:
+                tx.execute(
+                    "INSERT INTO users (user_id, name, token_sha256, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (user.user_id, user.name, token_sha256, user.created_at),
+                )
+        except sqlite3.IntegrityError as failure:
+            if "users.name" in str(failure):
+                raise NameTaken(name) from None
+            raise
+        except psycopg.errors.UniqueViolation as failure:
+            if failure.diag.constraint_name == "users_name_key":
+                raise NameTaken(name) from None
+            raise
         return user
 
     def by_token_digest(self, token_sha256: bytes) -> tuple[User, bytes] | None:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sqlite3
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from reference_impl.store import (
     Database,
     NameTaken,
+    PostgresDatabase,
     SchemaMismatch,
     SqliteDatabase,
     SqlKeyStore,
     StoredKey,
+    StoreError,
     UsageStore,
     UserStore,
     open_database,
@@ -330,3 +334,60 @@ def test_close_stops_a_retry_that_cannot_succeed(
         reader.close()
     assert "wal_purge_abandoned" in _events(caplog)
     assert "wal_purge_completed" not in _events(caplog)
+
+
+def test_a_signup_racing_another_for_the_same_name_gets_name_taken(
+    request: pytest.FixtureRequest,
+) -> None:
+    """PostgreSQL, READ COMMITTED: the racing insert passes any prior check, blocks on the unique
+    index, and fails once the other transaction commits; that must surface as NameTaken."""
+    dsn = request.getfixturevalue("postgres_dsn")
+    db = open_database(dsn)
+    db.init_schema()
+    outcome: dict[str, object] = {}
+
+    def signup() -> None:
+        try:
+            outcome["user"] = UserStore(db).add("bob", os.urandom(32))
+        except Exception as error:  # the test reports whatever it was
+            outcome["error"] = error
+
+    with psycopg.connect(dsn) as other, psycopg.connect(dsn, autocommit=True) as watcher:
+        other.execute(
+            "INSERT INTO users (user_id, name, token_sha256, created_at) VALUES (%s, %s, %s, %s)",
+            ("other", "bob", os.urandom(32), utc_now()),
+        )
+        racer = threading.Thread(target=signup)
+        racer.start()
+        for _ in range(600):  # until the racing INSERT waits on the other's uncommitted row
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ).fetchone()
+            if waiting and waiting[0]:
+                break
+            racer.join(0.05)
+        other.commit()
+        racer.join(30)
+    assert isinstance(outcome.get("error"), NameTaken), outcome
+
+
+def test_an_unanswering_postgres_server_fails_with_a_timeout() -> None:
+    """A listener that never speaks: without connect_timeout libpq would wait forever."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        outcome: dict[str, Exception] = {}
+
+        def connect() -> None:
+            try:
+                PostgresDatabase(
+                    f"postgresql://byok@127.0.0.1:{port}/byok", connect_timeout_s=2
+                ).init_schema()
+            except StoreError as error:
+                outcome["error"] = error
+
+        attempt = threading.Thread(target=connect, daemon=True)
+        attempt.start()
+        attempt.join(60)
+        assert not attempt.is_alive(), "the connection attempt never gave up"
+    assert "timeout" in str(outcome["error"])
