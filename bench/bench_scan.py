@@ -4,8 +4,8 @@
     .venv/bin/python bench/bench_scan.py --size 256M     # quick run
 
 A log of realistic lines is generated with 10 canaries (6 Anthropic keys, an OpenAI key, prompt, response,
-master secret) planted in every form the scanner knows, one planted line per 4 MiB block, plus decoy
-real-shaped keys. The scanner (both engines, shapes mode on) and ``rg -F -f`` / ``grep -F -f`` over the
+master secret) planted in every form the scanner knows, one planted line per 4 MiB block (every 8th one
+as base64 of a gzip member, the way telemetry batches carry records), plus decoy real-shaped keys. The scanner (both engines, shapes mode on) and ``rg -F -f`` / ``grep -F -f`` over the
 same literals run on the whole file (the scanner also on a log of the same size without needles);
 detect-secrets, far slower, runs on a proportional slice. Peak RSS
 is taken for the scanner on the full file and on a quarter of it to show memory stays flat. Throughput
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import json
 import random
 import shutil
@@ -32,6 +33,8 @@ from byok_audit.scan.needles import needles_for
 
 BLOCK = 4 << 20
 MiB = 1 << 20
+#: Every how many planted needles one goes in as base64 of a gzip member instead of plain.
+BASE64_GZIP_EVERY = 8
 
 RUNNER = r"""
 import json, sys, time
@@ -149,13 +152,17 @@ def generate(path: Path, size: int, needles: list[tuple[str, bytes]], seed: int)
             if needles:
                 form, literal = needles[planted % len(needles)]
                 cut = block.rfind(b"\n", 0, rng.randrange(len(block) // 2, len(block))) + 1
-                block[cut:cut] = (
-                    b"2026-08-01T00:00:00Z DEBUG value="
-                    + literal
-                    + b" form="
-                    + form.encode()
-                    + b"\n"
-                )
+                if planted % BASE64_GZIP_EVERY == BASE64_GZIP_EVERY - 1:
+                    # compressible padding: a short binary input alone would go in a stored block,
+                    # verbatim, and its base64 would show at the top level as well
+                    record = b"value=" + literal + b" " + b"-" * 64
+                    batch = base64.b64encode(gzip.compress(record, mtime=0))
+                    line = (
+                        b'DEBUG batch {"Data":"' + batch + b'"} form=base64+gzip+' + form.encode()
+                    )
+                else:
+                    line = b"DEBUG value=" + literal + b" form=" + form.encode()
+                block[cut:cut] = b"2026-08-01T00:00:00Z " + line + b"\n"
                 block[:0] = b"2026-08-01T00:00:00Z DEBUG decoy " + decoy_key(rng) + b"\n"
                 planted += 1
             block = block[: size - written]
