@@ -212,6 +212,15 @@ def test_compressed_data_in_a_tcp_stream_names_the_messages_it_came_from(engine:
         ("PROMPT", "zstd+raw", "exchange 5 message 2 (client)!zstd@4", 7),
         ("PROMPT", "raw", "exchange 5 message 3 (client)", blob.index(b"BYOKP") - 9),
     ]
+    nested = gzip.compress(b"header " + blob, mtime=0)
+    both = Exchange(
+        id=6, kind="tcp", started=0.0, messages=_messages((True, nested[:15]), (True, nested[15:]))
+    )
+    hits = _scanner().scan_request(both)
+    assert [(h.form, h.source, h.offset) for h in hits] == [
+        ("gzip+raw", "exchange 6 messages 1-2 (client)", 7 + blob.index(b"BYOKP")),
+        ("gzip+zstd+raw", "exchange 6 messages 1-2 (client)!zstd@7", 7),
+    ], "a blob inside the inflated stream keeps its offset there"
 
 
 COMPRESS = {
