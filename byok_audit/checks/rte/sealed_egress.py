@@ -152,8 +152,5 @@ def _ref(exchange: Exchange) -> EvidenceRef:
     )
     via = "around the proxy" if exchange.via == "tun" else "refused by the proxy"
     detail = f"{via}: {what}" + (f" [{names_seen}]" if names_seen else "")
-    return EvidenceRef(
-        kind="exchange",
-        ref=f"exchange {exchange.id}: {exchange.kind} to {_where(exchange)}",
-        detail=detail,
-    )
+    where = _where(exchange) if exchange.kind == "dns" else f"{exchange.kind} to {_where(exchange)}"
+    return EvidenceRef(kind="exchange", ref=f"exchange {exchange.id}: {where}", detail=detail)
