@@ -547,6 +547,7 @@ class Scanner:
 
 
 _MEMBER = re.compile(r"!([^@!]+)@(\d+)(.*)", re.DOTALL)
+_MEMBER_KINDS = re.compile(r"!([^@!]+)@\d+")
 
 
 class _Placement:
@@ -575,20 +576,18 @@ class _Placement:
         return bisect_right(self.starts, offset) - 1
 
     def __call__(self, hit: Hit) -> Hit:
-        everything = self._name(0, len(self.numbers) - 1)
-        member = _MEMBER.fullmatch(hit.source, len(self.joined))
-        if member is not None:
+        members = hit.source[len(self.joined) :]
+        # layers beyond those of the blobs named in the source: the whole stream was inflated first,
+        # and offsets (the hit's, or its blob's) are in the inflated text
+        blob_layers = sum(len(kind.split("+")) for kind in _MEMBER_KINDS.findall(members))
+        if len(split_layers(hit.form)[0]) > blob_layers:
+            return hit.model_copy(update={"source": self._name(0, len(self.numbers) - 1) + members})
+        member = _MEMBER.fullmatch(members)
+        if member is not None:  # a blob in the stream itself: named after the message it starts in
             kind, at, rest = member.group(1), int(member.group(2)), member.group(3)
-            if not hit.form.startswith(f"{kind}+"):  # a blob inside the inflated whole stream
-                return hit.model_copy(
-                    update={"source": everything + hit.source[len(self.joined) :]}
-                )
-            # a blob in the stream itself: named after the message it starts in
             index = self._index(at)
             source = f"{self._name(index, index)}!{kind}@{at - self.starts[index]}{rest}"
             return hit.model_copy(update={"source": source})
-        if split_layers(hit.form)[0]:  # the whole stream inflated: offsets are in the inflated text
-            return hit.model_copy(update={"source": everything})
         first = self._index(hit.offset)
         # a reassembled hit's length is measured in the joined deltas, not in the stream
         reach = hit.offset + (1 if hit.form == "sse-reassembled" else max(hit.length, 1))

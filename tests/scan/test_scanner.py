@@ -221,6 +221,13 @@ def test_compressed_data_in_a_tcp_stream_names_the_messages_it_came_from(engine:
         ("gzip+raw", "exchange 6 messages 1-2 (client)", 7 + blob.index(b"BYOKP")),
         ("gzip+zstd+raw", "exchange 6 messages 1-2 (client)!zstd@7", 7),
     ], "a blob inside the inflated stream keeps its offset there"
+    twice = gzip.compress(b"header " + gzip.compress(blob, mtime=0), mtime=0)
+    alike = Exchange(
+        id=8, kind="tcp", started=0.0, messages=_messages((True, twice[:15]), (True, twice[15:]))
+    )
+    assert {(h.form, h.source) for h in _scanner().scan_request(alike)} == {
+        ("gzip+gzip+raw", "exchange 8 messages 1-2 (client)!gzip@7")
+    }, "the zstd frame inside is one layer deeper than MAX_DEPTH"
 
 
 COMPRESS = {
