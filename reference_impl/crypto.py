@@ -162,14 +162,14 @@ class RecordCipher:
     """Seals under the keyring's primary; opens under whichever id the record names."""
 
     def __init__(self, keyring: Keyring) -> None:
-        self._keyring = keyring
+        self.keyring = keyring
 
     @property
     def primary_key_id(self) -> int:
-        return self._keyring.primary.key_id
+        return self.keyring.primary.key_id
 
     def encrypt(self, plaintext: bytes, context: RecordContext) -> bytes:
-        master = self._keyring.primary
+        master = self.keyring.primary
         record_random = os.urandom(RECORD_RANDOM_BYTES)
         nonce = os.urandom(NONCE_BYTES)
         header = (
@@ -180,7 +180,7 @@ class RecordCipher:
 
     def decrypt(self, record: bytes, context: RecordContext) -> bytes:
         parsed = parse_record(record)
-        master = self._keyring.get(parsed.master_key_id)
+        master = self.keyring.get(parsed.master_key_id)
         if master is None:
             raise UnknownMasterKeyError(
                 f"record is sealed under master key {parsed.master_key_id:08x}, "
@@ -194,7 +194,14 @@ class RecordCipher:
 
 
 class KeyFingerprinter:
-    """A short keyed id for display: HMAC, so a database thief cannot confirm a guessed key."""
+    """A short keyed id for display: HMAC, so a database thief cannot confirm a guessed key.
+
+    Keyed by the primary master secret, like new records: `rotate-master` recomputes each
+    fingerprint in the same compare-and-swap that re-encrypts its record, so once a rotation
+    has finished every stored fingerprint is under the primary and storing the same key again
+    shows the same fingerprint. (A key derived from a fixed older secret would stay stable only
+    while that secret lives, and retiring it is the point of rotating.)
+    """
 
     def __init__(self, keyring: Keyring) -> None:
         self._key = hkdf_sha256(

@@ -1,6 +1,7 @@
 """Re-encrypt every stored record under the primary master key, safely while the server runs.
 
-Each row is rewritten with a compare-and-swap on (user, provider, master-key id, record), so a
+Each row's record and keyed fingerprint (crypto.KeyFingerprinter, keyed by the primary as well)
+are rewritten with a compare-and-swap on (user, provider, master-key id, record), so a
 concurrent PUT (which already writes under the primary) or DELETE always wins: rotation can
 neither resurrect a deleted key nor overwrite a replaced one. Re-running resumes where a
 previous run stopped, because the work list is simply "rows not under the primary".
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reference_impl.crypto import RecordCipher, RecordContext, RecordError
+from reference_impl.crypto import KeyFingerprinter, RecordCipher, RecordContext, RecordError
 from reference_impl.store import KeyStore, utc_now
 
 
@@ -32,6 +33,8 @@ def rotate_records(
     progress: Callable[[str], None] = lambda _line: None,
 ) -> RotationResult:
     primary = cipher.primary_key_id
+    # Fingerprints are keyed by the primary too, so each is recomputed with its record.
+    fingerprinter = KeyFingerprinter(cipher.keyring)
     result = RotationResult()
     failed: set[tuple[str, str, bytes]] = set()
     idle_passes = 0
@@ -56,7 +59,8 @@ def rotate_records(
                 )
                 continue
             fresh = cipher.encrypt(plaintext, context)
-            if keys.swap_record(row, fresh, primary, utc_now()):
+            fingerprint = fingerprinter.fingerprint(plaintext, context)
+            if keys.swap_record(row, fresh, primary, utc_now(), fingerprint):
                 result.rewritten += 1
             else:
                 result.lost_races += 1

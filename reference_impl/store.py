@@ -503,7 +503,12 @@ class KeyStore(Protocol):
     def rows_not_under(self, master_key_id: int, limit: int) -> list[StoredKey]: ...
 
     def swap_record(
-        self, old: StoredKey, record: bytes, master_key_id: int, updated_at: str
+        self,
+        old: StoredKey,
+        record: bytes,
+        master_key_id: int,
+        updated_at: str,
+        fingerprint: str | None = None,
     ) -> bool: ...
 
     def count_by_master_key(self) -> dict[int, int]: ...
@@ -594,19 +599,26 @@ class SqlKeyStore:
         return [_stored_key(row) for row in rows]
 
     def swap_record(
-        self, old: StoredKey, record: bytes, master_key_id: int, updated_at: str
+        self,
+        old: StoredKey,
+        record: bytes,
+        master_key_id: int,
+        updated_at: str,
+        fingerprint: str | None = None,
     ) -> bool:
-        """Replace `old.record` only if the row still holds exactly it (a concurrent PUT or
-        DELETE wins); True when the row was rewritten."""
+        """Replace `old.record` (and its fingerprint, when given) only if the row still holds
+        exactly that record (a concurrent PUT or DELETE wins); True when the row was rewritten."""
         with self._db.transaction(write=True) as tx:
             swapped = (
                 tx.execute(
-                    "UPDATE provider_keys SET record = ?, master_key_id = ?, updated_at = ? "
+                    "UPDATE provider_keys SET record = ?, master_key_id = ?, updated_at = ?, "
+                    "fingerprint = COALESCE(?, fingerprint) "
                     "WHERE user_id = ? AND provider = ? AND master_key_id = ? AND record = ?",
                     (
                         record,
                         master_key_id,
                         updated_at,
+                        fingerprint,
                         old.user_id,
                         old.provider,
                         old.master_key_id,

@@ -197,6 +197,11 @@ def test_rotate_master_end_to_end(tmp_path: Path, fake_provider: FakeProvider) -
             replacement,
             users[3][2],
         ]
+        # A rotated row's fingerprint is the one the same key gets when stored again.
+        for _, headers, key in (users[0], users[3]):
+            with server.client() as client:
+                shown = client.get("/api/v1/claude-key", headers=headers).json()["fingerprint"]
+            assert server.put_key(headers, key).json()["fingerprint"] == shown
     finally:
         server.stop()
     with pytest.raises(UnknownMasterKeyError):

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from reference_impl.crypto import RecordCipher, RecordContext, UnknownMasterKeyError
+from reference_impl.crypto import (
+    KeyFingerprinter,
+    RecordCipher,
+    RecordContext,
+    UnknownMasterKeyError,
+)
 from reference_impl.keyring import generate_entry, parse_keyring
 from reference_impl.rotation import rotate_records
 from reference_impl.store import Database, SqlKeyStore, StoredKey, UserStore, open_database, utc_now
@@ -24,11 +29,21 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _store(cipher: RecordCipher, keys: SqlKeyStore, user_id: str, plaintext: bytes) -> None:
-    record = cipher.encrypt(plaintext, RecordContext(user_id, "anthropic"))
+    """What PUT does: seal under the primary, fingerprint under the primary."""
+    context = RecordContext(user_id, "anthropic")
+    record = cipher.encrypt(plaintext, context)
+    fingerprint = KeyFingerprinter(cipher.keyring).fingerprint(plaintext, context)
     now = utc_now()
     keys.put(
         StoredKey(
-            user_id, "anthropic", cipher.master_key_id(record), record, "xxAA", "fp", now, now
+            user_id,
+            "anthropic",
+            cipher.master_key_id(record),
+            record,
+            "xxAA",
+            fingerprint,
+            now,
+            now,
         )
     )
 
@@ -63,9 +78,13 @@ def test_rotation_moves_every_row_and_keeps_plaintexts(db_target: str) -> None:
     assert lines and all(line.startswith("pass ") for line in lines)
 
     retired = RecordCipher(parse_keyring(new))
+    fingerprinter = KeyFingerprinter(parse_keyring(new))
     for user_id, plaintext in plaintexts.items():
         row = keys.get(user_id, "anthropic")
-        assert retired.decrypt(row.record, RecordContext(user_id, "anthropic")) == plaintext
+        context = RecordContext(user_id, "anthropic")
+        assert retired.decrypt(row.record, context) == plaintext
+        # the same key stored again now shows the same fingerprint as the rotated row
+        assert row.fingerprint == fingerprinter.fingerprint(plaintext, context)
     with pytest.raises(UnknownMasterKeyError):
         retired.decrypt(residue_blob, RecordContext(any_user, "anthropic"))
     assert rotate_records(keys, rotated).rewritten == 0
@@ -133,7 +152,12 @@ class _WriteJustBeforeSwap(SqlKeyStore):
         self.replacements: dict[str, bytes] = {}
 
     def swap_record(
-        self, old: StoredKey, record: bytes, master_key_id: int, updated_at: str
+        self,
+        old: StoredKey,
+        record: bytes,
+        master_key_id: int,
+        updated_at: str,
+        fingerprint: str | None = None,
     ) -> bool:
         action = self.actions.pop(old.user_id, None)
         if action == "delete":
@@ -141,7 +165,7 @@ class _WriteJustBeforeSwap(SqlKeyStore):
         elif action == "put":
             self.replacements[old.user_id] = f"replaced-{uuid.uuid4().hex}".encode()
             _store(self._cipher, self, old.user_id, self.replacements[old.user_id])
-        return super().swap_record(old, record, master_key_id, updated_at)
+        return super().swap_record(old, record, master_key_id, updated_at, fingerprint)
 
 
 def test_writes_between_read_and_swap_win(db_target: str) -> None:
