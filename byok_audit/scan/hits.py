@@ -17,8 +17,12 @@ class Hit(Strict):
     canary_id: str | None  #: ``None`` for a standalone shape match
     role: str  #: a CanaryRole value (``key``, ``prompt``, …) or ``shape:<name>``
     fingerprint: str  #: first 8 hex digits of SHA-256 of the canary (or of the matched key)
-    form: str  #: ``raw``, ``base64``, ``fragment``, ``sha256-hex``, ``gzip+raw``, ``sse-reassembled``, …
-    source: str  #: file path, or ``exchange 12 request body``; ``path!gzip@OFFSET`` for an embedded blob
+    #: ``raw``, ``base64``, ``fragment``, ``sha256-hex``, ``gzip+raw``, ``base64+gzip+raw``,
+    #: ``sse-reassembled``, …
+    form: str
+    #: file path, ``exchange 12 request body`` or ``exchange 12 message 3 (client)``;
+    #: ``path!gzip@OFFSET`` / ``path!base64+gzip@OFFSET`` for an embedded (base64) compressed blob
+    source: str
     offset: int  #: byte offset in the (decoded) source
     line: int  #: 1-based line of ``offset``
     excerpt: str  #: surrounding text, the needle replaced by its label and other long tokens masked
