@@ -119,3 +119,34 @@ def test_sealed_with_a_postgres_dsn_over_tcp_is_a_usage_error(tmp_path: Path) ->
     assert result.exit_code == 3, result.output
     assert "PostgreSQL database at 127.0.0.1" in result.output
     assert "pw@" not in result.output
+
+
+@needs_seal
+def test_a_loopback_name_server_is_answered_by_the_seal_too(tmp_path: Path) -> None:
+    """With systemd-resolved's 127.0.0.53 in resolv.conf, queries stay on lo and never reach the
+    TUN device: the seal answers on that address as well. The audit runs in a mount namespace of the
+    test's own in which /etc/resolv.conf says so."""
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.53\noptions edns0\n")
+    profile = write_profile(tmp_path, "--bypass")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "byok_audit", "run", "--target", str(profile), "--sealed"]
+    command += ["--scenario", "routing", "--out", str(out), "-q"]
+    remount = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+    done = subprocess.run(
+        ["unshare", "--mount", "--", "sh", "-c", remount, str(resolv), *command],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode in (0, 1, 2), done.stderr
+    bundle = EvidenceBundle.load(out / "bundle.json")
+    assert "DNS answered on 127.0.0.53" in bundle.harness.seal
+    lookups = [e for e in bundle.exchanges if e.kind == "dns" and e.host == "127.0.0.53"]
+    assert lookups and {e.path for e in lookups} == {"o123.ingest.sentry.io"}
+    assert all(e.via == "tun" for e in lookups)
+    posts = [e for e in bundle.exchanges if e.kind == "http" and e.via == "tun"]
+    assert posts and posts[0].resolved_name == "o123.ingest.sentry.io"
+    assert "DNS 127.0.0.53:53 for o123.ingest.sentry.io" in checks_of(out)["RTE-05"]["summary"]
