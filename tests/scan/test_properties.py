@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import zlib
 from collections.abc import Callable
 
+import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -100,6 +102,48 @@ def test_any_fragment_of_eight_or_more_is_found(
 def test_random_bytes_without_a_needle_are_quiet(engine: str, data: bytes, chunk: int) -> None:
     assert _scanner(engine, chunk).scan_bytes(data, "noise") == []
     assert _scanner(engine, chunk).scan_bytes(gzip.compress(data), "noise.gz") == []
+    wrapped = b'{"Data":"' + base64.b64encode(zlib.compress(data)) + b'"}'
+    assert _scanner(engine, chunk).scan_bytes(wrapped, "batch") == []
+
+
+COMPRESSORS = {
+    "gzip": gzip.compress,
+    "zlib": zlib.compress,
+    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
+}
+BASE64 = [
+    base64.b64encode,
+    lambda data: base64.urlsafe_b64encode(data).rstrip(b"="),
+    lambda data: base64.b64encode(data).replace(b"/", b"\\/"),
+    base64.encodebytes,  # MIME: 76 columns
+]
+
+
+@given(
+    kind=st.sampled_from(sorted(COMPRESSORS)),
+    style=st.sampled_from(range(len(BASE64))),
+    before=st.binary(max_size=300),
+    after=st.binary(max_size=300),
+    inner_before=st.binary(max_size=200),
+    inner_after=st.binary(max_size=200),
+    chunk=st.sampled_from([5, 64, 4096]),
+)
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_key_in_base64_of_compressed_data_is_found(
+    engine: str,
+    kind: str,
+    style: int,
+    before: bytes,
+    after: bytes,
+    inner_before: bytes,
+    inner_after: bytes,
+    chunk: int,
+) -> None:
+    blob = BASE64[style](COMPRESSORS[kind](inner_before + KEY.encode() + inner_after))
+    hits = _scanner(engine, chunk).scan_bytes(before + b'"' + blob + b'"' + after, "random")
+    source = f"random!base64+{kind}@{len(before) + 1}"
+    mine = [h for h in hits if h.form == f"base64+{kind}+raw" and h.source == source]
+    assert [(h.offset, h.fingerprint) for h in mine] == [(len(inner_before), _fingerprint(KEY))]
 
 
 def _fingerprint(secret: str) -> str:
