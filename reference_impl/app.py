@@ -4,8 +4,8 @@
 # (including the local `CurrentUser` alias) at definition time.
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol
 
@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictFloat, StrictInt
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from reference_impl.apikey import (
     MAX_SUBMITTED_CHARS,
@@ -40,8 +41,11 @@ from reference_impl.logs import RequestLogger, RequestMeta, redact
 from reference_impl.middleware import RequestGuard, request_meta
 from reference_impl.settings import Settings
 from reference_impl.store import (
+    CapReached,
+    Database,
     KeyStore,
     NameTaken,
+    Reservation,
     SqlKeyStore,
     StoredKey,
     UsageStore,
@@ -70,6 +74,7 @@ class Components:
     usage: UsageStore
     upstream: Upstream
     request_logger: RequestLogger
+    database: Database
 
 
 def build_components(
@@ -87,6 +92,7 @@ def build_components(
         usage=UsageStore(db),
         upstream=AnthropicUpstream(timeout_s=settings.upstream_timeout_s),
         request_logger=RequestLogger(),
+        database=db,
     )
     # A flawed variant (reference_impl/flaws, `--flaw`) swaps one part; the clean server has none.
     return apply_flaws(flaws, components, FlawContext(settings, keyring, db))
@@ -209,6 +215,78 @@ def _sse_error(kind: str, message: str) -> bytes:
     return f"event: error\ndata: {data}\n\n".encode()
 
 
+def input_token_bound(payload: dict[str, Any]) -> int:
+    """What a request's input may cost, for the cap hold: the UTF-8 size of the JSON sent.
+
+    A text token covers at least one byte and the JSON punctuation more than pays for per-message
+    framing; an image costs far fewer tokens than its base64 bytes. A PDF document block can cost
+    more than its bytes: the settled count is then higher than the hold, never lower than real.
+    """
+    return len(json.dumps(payload, ensure_ascii=False).encode())
+
+
+def _note_usage(meta: RequestMeta, usage: Usage) -> None:
+    meta.input_tokens = usage.input_tokens
+    meta.output_tokens = usage.output_tokens
+    meta.cache_creation_input_tokens = usage.cache_creation_input_tokens
+    meta.cache_read_input_tokens = usage.cache_read_input_tokens
+
+
+@dataclass
+class _CapHold:
+    """One request's claim on the monthly count: reserved before the provider call and settled
+    exactly once, however the request ends."""
+
+    usage: UsageStore
+    reservation: Reservation
+    input_bound: int
+    max_tokens: int
+    settled: bool = False
+
+    async def settle(self, reported: Usage | None) -> None:
+        """`None`: the provider cannot have run the request, so nothing is counted. Otherwise
+        count what it reported, every input kind included; a count it never reported (a timeout,
+        a stream cut off before its final usage) is charged at the bound the hold assumed."""
+        if self.settled:
+            return
+        self.settled = True
+        if reported is None:
+            input_tokens = output_tokens = 0
+        else:
+            input_tokens = reported.all_input_tokens
+            if input_tokens is None:
+                input_tokens = self.input_bound
+            output_tokens = reported.output_tokens
+            if not reported.final or output_tokens is None:
+                output_tokens = self.max_tokens
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(
+                self.usage.settle, self.reservation, input_tokens, output_tokens
+            )
+
+
+class _RelayResponse(StreamingResponse):
+    """A relayed provider stream whose `on_close` runs however the response ends: read to the
+    end, cut off by a client that went away (Starlette cancels the relay), or never started."""
+
+    def __init__(
+        self, content: AsyncIterator[bytes], on_close: Callable[[], Awaitable[None]]
+    ) -> None:
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._on_close()
+
+
 def create_app(settings: Settings, components: Components) -> FastAPI:
     authenticator = Authenticator(components.users)
     allowed_models = ", ".join(settings.models)
@@ -217,6 +295,7 @@ def create_app(settings: Settings, components: Components) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await components.upstream.aclose()
+        await run_in_threadpool(components.database.close)
 
     app = FastAPI(
         title="byok-ref",
@@ -303,16 +382,6 @@ def create_app(settings: Settings, components: Components) -> FastAPI:
             raise ApiError(404, "no_api_key", "no Anthropic API key is stored for this user")
         return Response(status_code=204)
 
-    async def record_usage(meta: RequestMeta, user_id: str, usage: Usage) -> None:
-        meta.input_tokens = usage.input_tokens
-        meta.output_tokens = usage.output_tokens
-        total = (usage.input_tokens or 0) + (usage.output_tokens or 0)
-        if total:
-            with anyio.CancelScope(shield=True):
-                await run_in_threadpool(
-                    components.usage.add, user_id, usage.input_tokens or 0, usage.output_tokens or 0
-                )
-
     def load_key(meta: RequestMeta, user: User) -> ApiKey:
         stored = components.keys.get(user.user_id, PROVIDER_ANTHROPIC)
         if stored is None:
@@ -360,49 +429,77 @@ def create_app(settings: Settings, components: Components) -> FastAPI:
                 "it is refused rather than lowered",
             )
         cap = settings.monthly_token_cap
-        if cap is not None and await run_in_threadpool(components.usage.total, user.user_id) >= cap:
+        payload = body.upstream_payload()
+        input_bound = input_token_bound(payload)
+        worst_case = body.max_tokens + input_bound
+        try:
+            reservation = await run_in_threadpool(
+                components.usage.reserve, user.user_id, worst_case, cap
+            )
+        except CapReached as refused:
             meta.error = "monthly_token_cap_reached"
             raise ApiError(
                 429,
                 "monthly_token_cap_reached",
-                f"this user has used the monthly cap of {cap} tokens; nothing was sent",
-            )
-        api_key = await run_in_threadpool(load_key, meta, user)
-        payload = body.upstream_payload()
-        meta.upstream_host = components.upstream.host
+                f"this request could use up to {worst_case} tokens (max_tokens plus a bound on "
+                f"its input) and {refused.remaining} of this user's monthly cap of {cap} remain "
+                "(requests in flight count in full until they finish); nothing was sent",
+            ) from None
+        hold = _CapHold(components.usage, reservation, input_bound, body.max_tokens)
+        may_have_run = False
         try:
-            if body.stream:
-                stream = await components.upstream.open_stream(api_key, payload)
-            else:
-                reply = await components.upstream.send(api_key, payload)
-        except UpstreamError as failure:
-            meta.upstream_status = failure.upstream_status
-            meta.error = failure.kind
-            headers = {"retry-after": failure.retry_after} if failure.retry_after else None
-            raise ApiError(failure.status, failure.kind, failure.message, headers=headers) from None
-        finally:
-            del api_key
-        if not body.stream:
-            meta.upstream_status = reply.status
-            await record_usage(meta, user.user_id, reply.usage)
-            return Response(reply.body, media_type="application/json")
-
-        meta.upstream_status = stream.status
+            api_key = await run_in_threadpool(load_key, meta, user)
+            meta.upstream_host = components.upstream.host
+            try:
+                may_have_run = True
+                if body.stream:
+                    stream = await components.upstream.open_stream(api_key, payload)
+                else:
+                    reply = await components.upstream.send(api_key, payload)
+            except UpstreamError as failure:
+                may_have_run = failure.may_have_run
+                meta.upstream_status = failure.upstream_status
+                meta.error = failure.kind
+                headers = {"retry-after": failure.retry_after} if failure.retry_after else None
+                raise ApiError(
+                    failure.status, failure.kind, failure.message, headers=headers
+                ) from None
+            finally:
+                del api_key
+            if not body.stream:
+                meta.upstream_status = reply.status
+                _note_usage(meta, reply.usage)
+                await hold.settle(reply.usage)
+                return Response(reply.body, media_type="application/json")
+            meta.upstream_status = stream.status
+        except BaseException:
+            await hold.settle(Usage() if may_have_run else None)
+            raise
 
         async def relay() -> AsyncIterator[bytes]:
             try:
-                async for chunk in stream.chunks():
-                    yield chunk
+                async with aclosing(stream.chunks()) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
             except httpx.HTTPError:
                 meta.error = "provider_stream_interrupted"
                 yield _sse_error("provider_stream_interrupted", "the provider stream broke off")
             finally:
-                await record_usage(meta, user.user_id, stream.usage)
+                # Before the last body message: it writes the log line, and the client may send
+                # its next request at once.
+                _note_usage(meta, stream.usage)
+                await hold.settle(stream.usage)
 
-        return StreamingResponse(
-            relay(),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
+        relayed = relay()
+
+        async def close() -> None:
+            try:
+                await relayed.aclose()
+                await stream.aclose()
+            finally:
+                _note_usage(meta, stream.usage)
+                await hold.settle(stream.usage)
+
+        return _RelayResponse(relayed, close)
 
     return app

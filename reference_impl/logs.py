@@ -1,9 +1,9 @@
 """Metadata-only JSON-line logging, with a redaction filter as defence in depth.
 
-What is logged per request: time, user id, route template, method, model, input/output
-tokens, latency, status, upstream host and status, error kind. Never a prompt, a response,
-a key, a master secret, a header or a query string. The filter below masks key-shaped and
-secret-shaped strings anywhere in any record, in case some library logs one anyway; the
+What is logged per request: time, user id, route template, method, model, input/output and
+prompt-cache tokens, latency, status, upstream host and status, error kind. Never a prompt, a
+response, a key, a master secret, a header or a query string. The filter below masks key-shaped
+and secret-shaped strings anywhere in any record, in case some library logs one anyway; the
 HTTP client loggers (which print URLs and response headers) are held at WARNING and the
 uvicorn access log (which prints query strings) is off (research §4.1, §4.3).
 """
@@ -125,6 +125,8 @@ class RequestMeta:
     stream: bool | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
     upstream_host: str | None = None
     upstream_status: int | None = None
     status: int | None = None

@@ -52,9 +52,16 @@ CREATE TABLE IF NOT EXISTS usage_monthly (
     month TEXT NOT NULL,
     input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL,
+    reserved INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, month)
 );
 """
+# Columns added since the first release, and how an older database gets them.
+_ADDED_COLUMNS = {
+    ("usage_monthly", "reserved"): (
+        "ALTER TABLE usage_monthly ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0"
+    ),
+}
 
 _POSTGRES_SCHEMA = _SQLITE_SCHEMA.replace("BLOB", "BYTEA").replace(
     "master_key_id INTEGER", "master_key_id BIGINT"
@@ -75,8 +82,18 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
         "updated_at",
     ),
-    "usage_monthly": ("user_id", "month", "input_tokens", "output_tokens"),
+    "usage_monthly": ("user_id", "month", "input_tokens", "output_tokens", "reserved"),
 }
+
+
+def _missing_added_columns(facts: SchemaFacts) -> list[str]:
+    """The ALTER statements an older database of ours needs."""
+    return [
+        statement
+        for (table, column), statement in _ADDED_COLUMNS.items()
+        if table in facts.tables and column not in facts.tables[table]
+    ]
+
 
 _STORE_LOG = logging.getLogger("byok.store")
 # A blocked retry reports on its 1st attempt and then once a minute (at the default 2 s).
@@ -209,6 +226,8 @@ class SqliteDatabase:
         conn = self._connect()
         try:
             conn.executescript(_SQLITE_SCHEMA)
+            for statement in _missing_added_columns(self._schema_facts(conn)):
+                conn.execute(statement)
             if verify:
                 check_schema(self._schema_facts(conn), f"the SQLite database {self.path}")
         finally:
@@ -376,6 +395,8 @@ class PostgresDatabase:
             raise StoreError(f"cannot connect to PostgreSQL: {reason}") from None
         with conn:
             for statement in filter(str.strip, _POSTGRES_SCHEMA.split(";")):
+                conn.execute(statement)  # type: ignore[call-overload]
+            for statement in _missing_added_columns(self._schema_facts(conn)):
                 conn.execute(statement)  # type: ignore[call-overload]
             if verify:
                 check_schema(
@@ -640,8 +661,30 @@ class SqlKeyStore:
         return {int(row[0]): int(row[1]) for row in rows}
 
 
+class CapReached(Exception):
+    """Holding this request's tokens would take the user past the monthly cap."""
+
+    def __init__(self, remaining: int) -> None:
+        super().__init__(f"{remaining} tokens of the monthly cap remain")
+        self.remaining = remaining
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Tokens held against one user's cap for one request, in the month it started."""
+
+    user_id: str
+    month: str
+    tokens: int
+
+
 class UsageStore:
-    """Monthly token totals per user, for the optional spend cap."""
+    """Monthly token totals per user, and the holds that make the optional cap race-free.
+
+    A request first reserves its worst case (max_tokens plus an input bound) in one conditional
+    UPDATE, so concurrent requests cannot all pass a check made against finished usage; once it
+    ends, `settle` releases the hold and adds what was used, in one statement.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -650,21 +693,48 @@ class UsageStore:
     def current_month() -> str:
         return datetime.now(UTC).strftime("%Y-%m")
 
-    def add(self, user_id: str, input_tokens: int, output_tokens: int) -> None:
+    def reserve(self, user_id: str, tokens: int, cap: int | None) -> Reservation:
+        """Hold `tokens` if used + held + tokens stays within `cap`, else raise CapReached.
+        Without a cap nothing needs holding."""
+        month = self.current_month()
+        if cap is None:
+            return Reservation(user_id, month, 0)
         with self._db.transaction(write=True) as tx:
             tx.execute(
-                "INSERT INTO usage_monthly (user_id, month, input_tokens, output_tokens) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, month) DO UPDATE SET "
-                "input_tokens = usage_monthly.input_tokens + excluded.input_tokens, "
-                "output_tokens = usage_monthly.output_tokens + excluded.output_tokens",
-                (user_id, self.current_month(), input_tokens, output_tokens),
+                "INSERT INTO usage_monthly (user_id, month, input_tokens, output_tokens, reserved) "
+                "VALUES (?, ?, 0, 0, 0) ON CONFLICT (user_id, month) DO NOTHING",
+                (user_id, month),
             )
+            held = tx.execute(
+                "UPDATE usage_monthly SET reserved = reserved + ? WHERE user_id = ? AND month = ? "
+                "AND input_tokens + output_tokens + reserved + ? <= ?",
+                (tokens, user_id, month, tokens, cap),
+            ).rowcount
+            if held != 1:
+                row = tx.execute(
+                    "SELECT input_tokens + output_tokens + reserved FROM usage_monthly "
+                    "WHERE user_id = ? AND month = ?",
+                    (user_id, month),
+                ).fetchone()
+                raise CapReached(max(0, cap - int(row[0]) if row else cap))
+        return Reservation(user_id, month, tokens)
 
-    def total(self, user_id: str) -> int:
-        with self._db.transaction() as tx:
-            row = tx.execute(
-                "SELECT input_tokens + output_tokens FROM usage_monthly "
-                "WHERE user_id = ? AND month = ?",
-                (user_id, self.current_month()),
-            ).fetchone()
-        return 0 if row is None else int(row[0])
+    def settle(self, reservation: Reservation, input_tokens: int, output_tokens: int) -> None:
+        """Release the hold and count the tokens used, in the month the request started."""
+        if not (reservation.tokens or input_tokens or output_tokens):
+            return
+        with self._db.transaction(write=True) as tx:
+            tx.execute(
+                "INSERT INTO usage_monthly (user_id, month, input_tokens, output_tokens, reserved) "
+                "VALUES (?, ?, ?, ?, 0) ON CONFLICT (user_id, month) DO UPDATE SET "
+                "input_tokens = usage_monthly.input_tokens + excluded.input_tokens, "
+                "output_tokens = usage_monthly.output_tokens + excluded.output_tokens, "
+                "reserved = usage_monthly.reserved - ?",
+                (
+                    reservation.user_id,
+                    reservation.month,
+                    input_tokens,
+                    output_tokens,
+                    reservation.tokens,
+                ),
+            )

@@ -40,6 +40,7 @@ class UpstreamError(Exception):
         *,
         upstream_status: int | None = None,
         retry_after: str | None = None,
+        may_have_run: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -47,12 +48,49 @@ class UpstreamError(Exception):
         self.message = message
         self.upstream_status = upstream_status
         self.retry_after = retry_after
+        # True when the provider may have run (and billed) the request although no usable
+        # answer came back: a timeout after sending, a broken or malformed reply.
+        self.may_have_run = may_have_run
+
+
+_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
 
 
 @dataclass
 class Usage:
+    """Token counts as the provider reported them (None: not reported).
+
+    `final` is set by the provider's last word on the request (a JSON reply's usage, a stream's
+    message_delta); a stream cut off before it has no final output count.
+    """
+
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    final: bool = False
+
+    @property
+    def all_input_tokens(self) -> int | None:
+        """Input tokens of every kind: uncached, written to the prompt cache, read from it."""
+        parts = (
+            self.input_tokens,
+            self.cache_creation_input_tokens,
+            self.cache_read_input_tokens,
+        )
+        return None if all(part is None for part in parts) else sum(part or 0 for part in parts)
+
+    def update(self, reported: dict[str, Any]) -> None:
+        """Take every integer count in a provider `usage` object (later reports win)."""
+        for name in _USAGE_FIELDS:
+            value = reported.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                setattr(self, name, value)
 
 
 @dataclass
@@ -92,27 +130,21 @@ class SseUsageTracker:
         elif event.get("type") == "message_delta":
             usage = event.get("usage")
         if isinstance(usage, dict):
-            if isinstance(usage.get("input_tokens"), int):
-                self.usage.input_tokens = usage["input_tokens"]
-            if isinstance(usage.get("output_tokens"), int):
-                self.usage.output_tokens = usage["output_tokens"]
+            self.usage.update(usage)
+            if event["type"] == "message_delta" and self.usage.output_tokens is not None:
+                self.usage.final = True
 
 
 def usage_from_json(body: bytes) -> Usage:
     try:
-        usage = json.loads(body).get("usage") or {}
+        reported = json.loads(body).get("usage") or {}
     except (ValueError, AttributeError):
         return Usage()
-    if not isinstance(usage, dict):
-        return Usage()
-    return Usage(
-        input_tokens=usage.get("input_tokens")
-        if isinstance(usage.get("input_tokens"), int)
-        else None,
-        output_tokens=usage.get("output_tokens")
-        if isinstance(usage.get("output_tokens"), int)
-        else None,
-    )
+    usage = Usage()
+    if isinstance(reported, dict):
+        usage.update(reported)
+        usage.final = usage.output_tokens is not None
+    return usage
 
 
 def _is_json_object(body: bytes) -> bool:
@@ -191,7 +223,10 @@ def map_provider_status(status: int, headers: httpx.Headers, body: bytes) -> Ups
 
 
 class UpstreamStream:
-    """An open streaming reply; iterate `chunks()` then read `usage`."""
+    """An open streaming reply; iterate `chunks()` then read `usage`; `aclose()` always."""
+
+    # A subclass that wraps another stream has no response of its own.
+    _response: httpx.Response | None = None
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
@@ -203,11 +238,17 @@ class UpstreamStream:
         return self._tracker.usage
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        assert self._response is not None
         try:
             async for chunk in self._response.aiter_bytes():
                 self._tracker.feed(chunk)
                 yield chunk
         finally:
+            await self._response.aclose()
+
+    async def aclose(self) -> None:
+        """Release the provider connection, also when `chunks()` never started (idempotent)."""
+        if self._response is not None:
             await self._response.aclose()
 
 
@@ -247,10 +288,8 @@ class AnthropicUpstream:
             response = await self._client.post(
                 MESSAGES_PATH, content=json.dumps(payload).encode(), headers=self._headers(api_key)
             )
-        except httpx.TimeoutException:
-            raise _timeout() from None
-        except httpx.HTTPError:
-            raise _unreachable() from None
+        except httpx.HTTPError as failure:
+            raise _transport_failure(failure) from None
         if response.status_code != 200:
             raise map_provider_status(response.status_code, response.headers, response.content)
         if not _is_json_object(response.content):
@@ -259,6 +298,7 @@ class AnthropicUpstream:
                 "provider_malformed_reply",
                 "the provider's reply was not valid JSON",
                 upstream_status=200,
+                may_have_run=True,
             )
         return UpstreamReply(200, response.content, usage_from_json(response.content))
 
@@ -271,10 +311,8 @@ class AnthropicUpstream:
         )
         try:
             response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException:
-            raise _timeout() from None
-        except httpx.HTTPError:
-            raise _unreachable() from None
+        except httpx.HTTPError as failure:
+            raise _transport_failure(failure) from None
         if response.status_code != 200:
             try:
                 body = await response.aread()
@@ -289,9 +327,22 @@ class AnthropicUpstream:
         await self._client.aclose()
 
 
-def _timeout() -> UpstreamError:
-    return UpstreamError(504, "provider_timeout", "the provider did not answer in time")
+# Failures before the request left this process: the provider cannot have run it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
-def _unreachable() -> UpstreamError:
-    return UpstreamError(502, "provider_unreachable", "the provider could not be reached")
+def _transport_failure(failure: httpx.HTTPError) -> UpstreamError:
+    may_have_run = not isinstance(failure, _NOT_SENT)
+    if isinstance(failure, httpx.TimeoutException):
+        return UpstreamError(
+            504,
+            "provider_timeout",
+            "the provider did not answer in time",
+            may_have_run=may_have_run,
+        )
+    return UpstreamError(
+        502,
+        "provider_unreachable",
+        "the provider could not be reached",
+        may_have_run=may_have_run,
+    )

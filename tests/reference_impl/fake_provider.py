@@ -103,7 +103,13 @@ class ProviderCall:
         return json.loads(self.body)
 
 
-def sse_events(model: str, text: str, input_tokens: int, output_tokens: int) -> bytes:
+def sse_events(
+    model: str,
+    text: str,
+    input_tokens: int,
+    output_tokens: int,
+    cache_usage: dict[str, int] | None = None,
+) -> bytes:
     """An Anthropic-shaped stream whose text arrives in two deltas."""
     half = len(text) // 2
     events = [
@@ -118,7 +124,11 @@ def sse_events(model: str, text: str, input_tokens: int, output_tokens: int) -> 
                     "model": model,
                     "content": [],
                     "stop_reason": None,
-                    "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+                    "usage": {
+                        "input_tokens": input_tokens,
+                        **(cache_usage or {}),
+                        "output_tokens": 1,
+                    },
                 },
             },
         ),
@@ -165,16 +175,31 @@ def sse_events(model: str, text: str, input_tokens: int, output_tokens: int) -> 
 
 @dataclass
 class FakeProvider:
-    """What the fake answers is set per test through `mode` and `response_text`."""
+    """What the fake answers is set per test through `mode` and `response_text`.
+
+    Modes besides the error ones: "gated" answers normally once `gate` is set (or after
+    `hang_seconds`); "stall" sends a stream's status and headers, then nothing until `gate` is set.
+    """
 
     workdir: Path
     mode: str = "ok"
     response_text: str = "fake provider reply"
     input_tokens: int = 11
     output_tokens: int = 7
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
     hang_seconds: float = 6.0
     calls: list[ProviderCall] = field(default_factory=list)
     last_stream: bytes = b""
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def cache_usage(self) -> dict[str, int]:
+        """Prompt-cache counts for the usage object, when the test set any."""
+        counts = {
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+        }
+        return counts if any(counts.values()) else {}
 
     def __post_init__(self) -> None:
         self.ca_path, cert_path, key_path = _write_ca_and_leaf(self.workdir, PROVIDER_HOST)
@@ -199,6 +224,8 @@ class FakeProvider:
 
     def reset(self, mode: str = "ok") -> None:
         self.mode = mode
+        self.gate.clear()
+        self.cache_creation_input_tokens = self.cache_read_input_tokens = 0
         self.calls.clear()
         self.proxy.connects.clear()
         self.proxy.plain_requests.clear()
@@ -239,6 +266,8 @@ class _ProviderHandler(BaseHTTPRequestHandler):
         )
         provider.calls.append(call)
         mode = provider.mode
+        if mode == "gated":
+            provider.gate.wait(provider.hang_seconds)
         if mode == "timeout":
             time.sleep(provider.hang_seconds)
             self.close_connection = True
@@ -265,16 +294,21 @@ class _ProviderHandler(BaseHTTPRequestHandler):
                 provider.response_text,
                 provider.input_tokens,
                 provider.output_tokens,
+                provider.cache_usage(),
             )
             provider.last_stream = stream
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("connection", "close")
             self.end_headers()
-            for start in range(0, len(stream), 97):
-                self.wfile.write(stream[start : start + 97])
-                self.wfile.flush()
             self.close_connection = True
+            if mode == "stall":
+                self.wfile.flush()
+                provider.gate.wait(provider.hang_seconds)
+            with contextlib.suppress(OSError):  # the server may have hung up meanwhile
+                for start in range(0, len(stream), 97):
+                    self.wfile.write(stream[start : start + 97])
+                    self.wfile.flush()
             return
         reply = {
             "id": "msg_fake",
@@ -286,6 +320,7 @@ class _ProviderHandler(BaseHTTPRequestHandler):
             "stop_sequence": None,
             "usage": {
                 "input_tokens": provider.input_tokens,
+                **provider.cache_usage(),
                 "output_tokens": provider.output_tokens,
             },
         }

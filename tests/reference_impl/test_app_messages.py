@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import sqlite3
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -287,20 +290,160 @@ def test_canary_sweep_of_logs_stdout_and_stderr(server: RefServer, provider: Fak
     assert calls[2]["upstream_status"] == 401
 
 
-def test_monthly_token_cap_refuses_before_calling(tmp_path: Path, provider: FakeProvider) -> None:
+def _usage(db: str, user_id: str) -> tuple[int, int, int]:
+    """(input tokens, output tokens, tokens held) this month, read without writing."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT input_tokens, output_tokens, reserved FROM usage_monthly WHERE user_id = ?",
+            (user_id,),
+        ).fetchone()
+    finally:
+        conn.close()
+    return (0, 0, 0) if row is None else (row[0], row[1], row[2])
+
+
+@pytest.fixture
+def capped(
+    tmp_path: Path, provider: FakeProvider, request: pytest.FixtureRequest
+) -> Iterator[RefServer]:
+    cap = getattr(request, "param", 1000)
     ref = RefServer(
         tmp_path,
         master_keys=generate_entry(),
         env=provider.env(),
-        extra_args=["--monthly-token-cap", "20"],
+        extra_args=["--monthly-token-cap", str(cap), "--upstream-timeout", "10"],
     ).start()
+    yield ref
+    ref.stop()
+
+
+def test_monthly_token_cap_counts_usage_and_refuses_before_calling(
+    capped: RefServer, provider: FakeProvider
+) -> None:
+    user_id, headers, _ = _user_with_key(capped)
+    too_big = _ask(capped, headers, max_tokens=1001)  # could never fit a cap of 1000
+    assert too_big.status_code == 429
+    assert provider.calls == []
+    provider.output_tokens = 900
     try:
-        _, headers, _ = _user_with_key(ref)
-        assert _ask(ref, headers).status_code == 200
-        assert _ask(ref, headers).status_code == 200
-        capped = _ask(ref, headers)
-        assert capped.status_code == 429
-        assert capped.json()["error"]["type"] == "monthly_token_cap_reached"
-        assert len(provider.calls) == 2
+        assert _ask(capped, headers).status_code == 200
+        assert _usage(capped.db, user_id) == (11, 900, 0)
+        capped_reply = _ask(capped, headers)  # 911 used + max_tokens 321 > 1000
     finally:
-        ref.stop()
+        provider.output_tokens = 7
+    assert capped_reply.status_code == 429
+    error = capped_reply.json()["error"]
+    assert error["type"] == "monthly_token_cap_reached"
+    assert "89 of this user's monthly cap of 1000 remain" in error["message"]
+    assert len(provider.calls) == 1
+
+
+@pytest.mark.parametrize("capped", [2500], indirect=True)
+def test_concurrent_requests_cannot_overrun_the_cap(
+    capped: RefServer, provider: FakeProvider
+) -> None:
+    """Six requests at once, room for two: the holds are taken before any provider call, so the
+    other four are refused even though nothing has been counted yet."""
+    user_id, headers, _ = _user_with_key(capped)
+    provider.reset("gated")
+    with ThreadPoolExecutor(6) as pool:
+        replies = [pool.submit(_ask, capped, headers, max_tokens=1000) for _ in range(6)]
+        for _ in range(600):  # until each request is refused or waiting at the provider
+            refused = sum(1 for r in replies if r.done() and r.result().status_code == 429)
+            if refused + len(provider.calls) >= 6:
+                break
+            time.sleep(0.05)
+        provider.gate.set()
+        statuses = sorted(reply.result().status_code for reply in replies)
+    assert statuses == [200, 200, 429, 429, 429, 429]
+    assert len(provider.calls) == 2
+    assert _usage(capped.db, user_id) == (22, 14, 0)
+
+
+def test_prompt_cache_tokens_count_as_input(server: RefServer, provider: FakeProvider) -> None:
+    user_id, headers, _ = _user_with_key(server)
+    provider.cache_creation_input_tokens = 100
+    provider.cache_read_input_tokens = 200
+    assert _ask(server, headers).status_code == 200
+    assert _ask(server, headers, stream=True).status_code == 200
+    assert _usage(server.db, user_id) == (2 * (11 + 100 + 200), 14, 0)
+    for _ in range(600):  # a stream's line is written just after its last byte is sent
+        lines = [json.loads(line) for line in server.log_file.read_text().splitlines() if line]
+        calls = [line for line in lines if line.get("user_id") == user_id and line.get("model")]
+        if len(calls) == 2:
+            break
+        time.sleep(0.05)
+    assert [
+        (c["input_tokens"], c["cache_creation_input_tokens"], c["cache_read_input_tokens"])
+        for c in calls
+    ] == [(11, 100, 200), (11, 100, 200)]
+
+
+def _abandon_stream(server: RefServer, headers: dict[str, str], provider: FakeProvider) -> None:
+    """Send a streaming request on a raw socket and hang up, unread, once the provider has it."""
+    body = json.dumps(
+        {
+            "model": MODEL,
+            "max_tokens": 500,
+            "stream": True,
+            "messages": [{"role": "user", "content": "hello there"}],
+        }
+    ).encode()
+    head = (
+        f"POST /api/v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        f"authorization: {headers['authorization']}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as client:
+        client.sendall(head + body)
+        for _ in range(600):
+            if provider.calls:
+                break
+            time.sleep(0.05)
+        assert provider.calls, "the request never reached the provider"
+
+
+def _wait_for_settlement(db: str, user_id: str) -> tuple[int, int, int]:
+    usage = _usage(db, user_id)
+    for _ in range(600):
+        if usage[2] == 0 and usage[0] + usage[1] > 0:
+            break
+        time.sleep(0.05)
+        usage = _usage(db, user_id)
+    return usage
+
+
+@pytest.mark.parametrize("capped", [100_000], indirect=True)
+def test_a_stream_abandoned_before_its_first_byte_is_still_counted(
+    capped: RefServer, provider: FakeProvider
+) -> None:
+    """The provider sent its headers and nothing else; the client left. The provider may bill
+    up to max_tokens, so the hold is settled at its bound, not dropped."""
+    user_id, headers, _ = _user_with_key(capped)
+    provider.reset("stall")
+    try:
+        _abandon_stream(capped, headers, provider)
+        held = _usage(capped.db, user_id)[2]
+        settled = _wait_for_settlement(capped.db, user_id)
+    finally:
+        provider.gate.set()
+    assert held > 500  # max_tokens plus the input bound
+    assert settled[2] == 0, "the abandoned stream's hold was never released"
+    assert settled[0] + settled[1] == held
+
+
+@pytest.mark.parametrize("capped", [100_000], indirect=True)
+def test_a_stream_whose_client_left_before_the_reply_began_is_settled(
+    capped: RefServer, provider: FakeProvider
+) -> None:
+    """The client hangs up while the provider is still silent; the relay may then never start.
+    The hold is released and the request counted, at its bound or at what the provider said."""
+    user_id, headers, _ = _user_with_key(capped)
+    provider.reset("gated")
+    _abandon_stream(capped, headers, provider)
+    held = _usage(capped.db, user_id)[2]
+    provider.gate.set()
+    settled = _wait_for_settlement(capped.db, user_id)
+    assert settled[2] == 0, "the abandoned stream's hold was never released"
+    assert settled[0] + settled[1] in (held, 11 + 7)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 
 from reference_impl.store import (
+    CapReached,
     Database,
     NameTaken,
     PostgresDatabase,
@@ -97,13 +99,69 @@ def test_rotation_queries(database: Database) -> None:
     assert len(keys.rows_not_under(0xFFFFFFFF, 2)) == 2
 
 
-def test_usage_accumulates_per_month(database: Database) -> None:
+def _usage_row(db: Database, user_id: str) -> tuple[int, int, int] | None:
+    with db.transaction() as tx:
+        row = tx.execute(
+            "SELECT input_tokens, output_tokens, reserved FROM usage_monthly WHERE user_id = ?",
+            (user_id,),
+        ).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+
+def test_usage_is_held_then_settled_per_month(database: Database) -> None:
     usage = UsageStore(database)
     user_id = _user(database)
-    assert usage.total(user_id) == 0
-    usage.add(user_id, 10, 5)
-    usage.add(user_id, 1, 2)
-    assert usage.total(user_id) == 18
+    first = usage.reserve(user_id, 60, cap=100)
+    assert _usage_row(database, user_id) == (0, 0, 60)
+    with pytest.raises(CapReached) as refused:
+        usage.reserve(user_id, 41, cap=100)  # 60 held + 41 > 100
+    assert refused.value.remaining == 40
+    usage.settle(first, 10, 5)
+    assert _usage_row(database, user_id) == (10, 5, 0)
+    usage.settle(usage.reserve(user_id, 85, cap=100), 1, 2)  # exactly at the cap
+    assert _usage_row(database, user_id) == (11, 7, 0)
+    with pytest.raises(CapReached):
+        usage.reserve(user_id, 83, cap=100)
+    usage.settle(usage.reserve(user_id, 10**6, cap=None), 3, 4)  # no cap: nothing held
+    assert _usage_row(database, user_id) == (14, 11, 0)
+
+
+def test_concurrent_holds_never_pass_the_cap(database: Database) -> None:
+    usage = UsageStore(database)
+    user_id = _user(database)
+    start = threading.Barrier(8)
+    granted: list[object] = []
+
+    def reserve() -> None:
+        start.wait()
+        with contextlib.suppress(CapReached):
+            granted.append(usage.reserve(user_id, 100, cap=350))
+
+    threads = [threading.Thread(target=reserve) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(granted) == 3
+    assert _usage_row(database, user_id) == (0, 0, 300)
+
+
+def test_an_older_usage_table_gets_the_reserved_column(tmp_path: Path) -> None:
+    path = tmp_path / "older.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE users (user_id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+            "token_sha256 BLOB NOT NULL UNIQUE, created_at TEXT NOT NULL);"
+            "CREATE TABLE usage_monthly (user_id TEXT NOT NULL REFERENCES users(user_id), "
+            "month TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, "
+            "PRIMARY KEY (user_id, month));"
+        )
+    conn.close()
+    db = SqliteDatabase(path)
+    db.init_schema()
+    user_id = _user(db)
+    UsageStore(db).reserve(user_id, 5, cap=10)
+    assert _usage_row(db, user_id) == (0, 0, 5)
 
 
 def test_schema_has_no_soft_delete_or_history(database: Database) -> None:
