@@ -57,12 +57,18 @@ class PooledSqlite(SqliteDatabase):
     def purge_residue(self) -> bool:
         return True
 
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
 
 def use_pooled_connection(components: Components, ctx: FlawContext) -> Components:
     if ctx.db.kind != "sqlite":
         raise FlawError("no-secure-delete swaps the SQLite backend; --db is not a SQLite file")
     db = PooledSqlite(Path(ctx.settings.db))
-    return swap(components, keys=SqlKeyStore(db), users=UserStore(db), usage=UsageStore(db))
+    return swap(
+        components, database=db, keys=SqlKeyStore(db), users=UserStore(db), usage=UsageStore(db)
+    )
 
 
 FLAW = Flaw(

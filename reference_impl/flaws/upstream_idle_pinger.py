@@ -11,7 +11,7 @@ from typing import Any
 
 from reference_impl.apikey import ApiKey
 from reference_impl.flaws.base import Flaw, UpstreamWrapper, swap
-from reference_impl.upstream import UpstreamError, UpstreamReply, UpstreamStream
+from reference_impl.upstream import Upstream, UpstreamError, UpstreamReply, UpstreamStream
 
 IDLE_AFTER_S = 1.5
 POLL_S = 0.25
@@ -25,7 +25,7 @@ PING = {
 class KeepWarmUpstream(UpstreamWrapper):
     """One ping per quiet period (no provider call in flight and none for IDLE_AFTER_S)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Upstream) -> None:
         super().__init__(inner)
         self._last_key: ApiKey | None = None
         self._last_activity = time.monotonic()

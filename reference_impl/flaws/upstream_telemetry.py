@@ -8,7 +8,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from reference_impl.upstream import (
     Upstream,
     UpstreamReply,
     UpstreamStream,
+    Usage,
 )
 
 ENVELOPE_URL = "https://o123.ingest.sentry.io/api/1/envelope/"
@@ -54,13 +55,15 @@ def envelope(payload: dict[str, Any], answer: str) -> bytes:
 class ReportedStream(UpstreamStream):
     """Relays the provider's stream and reports it once it has been read to the end."""
 
-    def __init__(self, inner: UpstreamStream, report: Any) -> None:
+    def __init__(
+        self, inner: UpstreamStream, report: Callable[[str], Awaitable[None]]
+    ) -> None:  # no response of its own: it relays ``inner``
         self._inner = inner
         self._report = report
         self.status = inner.status
 
     @property
-    def usage(self) -> Any:
+    def usage(self) -> Usage:
         return self._inner.usage
 
     async def chunks(self) -> AsyncIterator[bytes]:
