@@ -67,6 +67,7 @@ class Variant(Strict):
     args: list[str] = Field(min_length=1)
     expect: list[str] = Field(min_length=1)
     also: dict[str, str] = {}
+    note: str = ""
 
     @field_validator("name")
     @classmethod
@@ -245,6 +246,7 @@ class Row(Strict):
     args: list[str]
     expect: list[str]
     also: dict[str, str]
+    note: str = ""
     outcome: AuditOutcome
 
     def status(self, check_id: str) -> Status:
@@ -367,16 +369,17 @@ def run_matrix(
     if unknown:
         raise UsageFailure(f"no variant named {', '.join(unknown)} in {variants_file}")
     chosen = [v for v in variants if not only or v.name in only]
-    declared = {CLEAN: ([], [], {})} | {v.name: (v.args, v.expect, v.also) for v in chosen}
+    declared = {CLEAN: Variant.model_construct(name=CLEAN, args=[], expect=[], also={}, note="")}
+    declared |= {v.name: v for v in chosen}
     jobs_list = [
         AuditJob(
             name=name,
             profile=profile,
-            args=args,
+            args=variant.args,
             scenarios=scenarios,
             evidence_dir=evidence_dir,
         )
-        for name, (args, _, _) in declared.items()
+        for name, variant in declared.items()
     ]
     started = time.monotonic()
     outcomes: dict[str, AuditOutcome] = {}
@@ -395,8 +398,15 @@ def run_matrix(
                 + (f", harness error: {outcome.harness_error}" if outcome.harness_error else "")
             )
     rows = [
-        Row(name=name, args=args, expect=expect, also=also, outcome=outcomes[name])
-        for name, (args, expect, also) in declared.items()
+        Row(
+            name=name,
+            args=variant.args,
+            expect=variant.expect,
+            also=variant.also,
+            note=variant.note,
+            outcome=outcomes[name],
+        )
+        for name, variant in declared.items()
     ]
     return MatrixResult(
         tool_version=__version__,
@@ -500,6 +510,10 @@ def render_markdown(result: MatrixResult) -> str:
             f"| `{row.name}` | {expect} | {_escape_cell(also)} | {_escape_cell(_verdict(row))} "
             f"| {row.outcome.seconds:.0f} s |"
         )
+    noted = [row for row in result.rows if row.note]
+    if noted:
+        lines += ["", "Notes:", ""]
+        lines += [f"- `{row.name}`: {_escape_cell(row.note)}" for row in noted]
     lines += ["", "## Grid", "", LEGEND, ""]
     lines.append("| variant | " + " | ".join(result.checks) + " |")
     lines.append("|---|" + "---|" * len(result.checks))
@@ -546,6 +560,7 @@ td.error{background:#f6d58e;color:#6b4a00}td.quiet{color:#9aa3b5}
 .legend span{display:inline-block;margin:0 .8rem .3rem 0}.legend i{display:inline-block;width:.9rem;height:.9rem;border-radius:2px;vertical-align:-2px;margin-right:.3rem}
 .bad{color:#b3261e;font-weight:600}.ok{color:#1f7a4d;font-weight:600}
 td.why{color:#4a5468;font-size:13px;max-width:34rem}
+div.note{color:#4a5468;font-size:12px;max-width:22rem;margin-top:.2rem}
 </style>
 </head>
 <body>
@@ -580,7 +595,7 @@ Generated {{ r.generated.strftime("%Y-%m-%d %H:%M") }} UTC from <code>{{ r.varia
 <table>
 <tr><th>variant</th><th>server args</th><th>expect (must FAIL)</th><th>also (may FAIL)</th><th>observed</th><th>time</th></tr>
 {% for row in r.rows %}<tr>
-<td><code>{{ row.name }}</code></td><td><code>{{ row.args|join(" ") }}</code></td>
+<td><code>{{ row.name }}</code>{% if row.note %}<div class="note">{{ row.note }}</div>{% endif %}</td><td><code>{{ row.args|join(" ") }}</code></td>
 <td>{% for c in row.expect %}{{ c }} <span class="{{ 'ok' if row.status(c) == 'FAIL' else 'bad' }}">{{ row.status(c) }}</span><br>{% endfor %}</td>
 <td class="why">{% for c, why in row.also.items() %}{{ c }} {{ row.status(c) }}: {{ why }}<br>{% endfor %}</td>
 <td class="why">{{ verdict(row) }}</td><td>{{ "%.0f"|format(row.outcome.seconds) }} s</td>

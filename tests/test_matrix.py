@@ -178,13 +178,16 @@ def test_reports_show_the_grid_the_measures_and_escape_summaries() -> None:
             row("soft-delete", {"ROT-03": Status.FAIL, "API-02": Status.FAIL}, expect=["ROT-03"]),
         ]
     )
+    result.rows[1].note = "deleted_at <set>"
     markdown = render_markdown(result)
     assert "| `soft-delete` |" in markdown and "false positive API-02" in markdown
     assert "1 min 15 s" in markdown and "Youden" in markdown
+    assert "- `soft-delete`: deleted_at <set>" in markdown
     grid = next(line for line in markdown.splitlines() if line.startswith("| `soft-delete` | ·"))
     assert grid.count("✔") == 1 and grid.count("F") == 1
     html = render_html(result)
     assert "<b>so</b>" not in html and "&lt;b&gt;so&lt;/b&gt;" in html
+    assert "deleted_at &lt;set&gt;" in html
     assert "<script" not in html and "http" not in html.replace("http-equiv", "")
     assert 'class="c caught"' in html and 'class="c false-positive"' in html
 
