@@ -165,9 +165,10 @@ class Seal:
         """Send the IPv4 and IPv6 probes and wait until the proxy has recorded both via the TUN
         device; HarnessError if either does not arrive."""
         self._same_thread()
+        # Ports 40000-49999: none that mitmproxy treats as special (DNS on 53 and 5353).
         probes = [
-            (f"192.0.2.{secrets.randbelow(254) + 1}", 1024 + secrets.randbelow(64000)),
-            (f"2001:db8::{secrets.randbelow(0xFFFF) + 1:x}", 1024 + secrets.randbelow(64000)),
+            (f"192.0.2.{secrets.randbelow(254) + 1}", 40000 + secrets.randbelow(10000)),
+            (f"2001:db8::{secrets.randbelow(0xFFFF) + 1:x}", 40000 + secrets.randbelow(10000)),
         ]
         nonce = secrets.token_hex(8).encode()
         deadline = time.monotonic() + timeout
