@@ -74,8 +74,8 @@ def user() -> None:
 @click.option("--db", envvar="BYOK_REF_DB", required=True, help=DB_HELP)
 def user_add(name: str, db: str) -> None:
     """Create user NAME and print its bearer token (shown once, stored only as a digest)."""
-    database = open_database(db)
     try:
+        database = open_database(db)
         database.init_schema()
         token = new_token()
         created = UserStore(database).add(name, token_digest(token))
@@ -273,8 +273,8 @@ def rotate_master(db: str, batch_size: int) -> None:
     on every server first; keep the old entries until this command exits 0, then remove them.
     """
     keyring = _keyring()
-    database = open_database(db)
     try:
+        database = open_database(db)
         database.init_schema()
         result = rotate_records(
             SqlKeyStore(database),

@@ -251,3 +251,14 @@ def test_postgresql_backend_end_to_end(
         assert [c.headers["x-api-key"] for c in fake_provider.calls] == [key]
     finally:
         server.stop()
+
+
+def test_user_add_with_a_malformed_dsn_is_a_clean_error_without_the_password() -> None:
+    from click.testing import CliRunner
+
+    from reference_impl.cli import main
+
+    result = CliRunner().invoke(main, ["user", "add", "x", "--db", "postgresql://u:hunter2@[bad"])
+    assert result.exit_code == 1
+    assert "malformed" in result.output and "hunter2" not in result.output
+    assert "Traceback" not in result.output
