@@ -16,10 +16,9 @@ import click
 from byok_audit.audit_run import AuditRun
 from byok_audit.errors import HarnessError, ProfileError
 from byok_audit.models.evidence import EvidenceBundle
+from byok_audit.report_command import AuditCommand
+from byok_audit.scoring.gate import ExitCode
 from byok_audit.targets.profile import load_profile
-
-EXIT_USAGE = 3
-EXIT_HARNESS = 4
 
 
 def basic_flow(run: AuditRun) -> None:
@@ -56,7 +55,7 @@ def collect_bundle(
         return bundle
 
 
-@click.command("collect")
+@click.command("collect", cls=AuditCommand)
 @click.option(
     "--target",
     "profile_path",
@@ -85,10 +84,10 @@ def collect_command(
         bundle = collect_bundle(profile_path, workdir=workdir, keep_workdir=keep_workdir)
     except ProfileError as exc:
         click.echo(f"profile error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        sys.exit(ExitCode.USAGE)
     except HarnessError as exc:
         click.echo(f"harness error: {exc}", err=True)
-        sys.exit(EXIT_HARNESS)
+        sys.exit(ExitCode.HARNESS)
     bundle.save(output)
     click.echo(
         f"[collect] wrote {output}: {len(bundle.steps)} steps, {len(bundle.exchanges)} exchanges, "

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from byok_audit.collect import EXIT_HARNESS, EXIT_USAGE, collect_command
+from byok_audit.collect import collect_command
 from byok_audit.models.evidence import EvidenceBundle
+from byok_audit.scoring.gate import ExitCode
 from tests.harness.fake import write_profile
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +68,7 @@ def test_bad_profile_exits_3_naming_file_and_line(tmp_path):
         REFERENCE.read_text().replace('method = "GET"', 'method = "GET"\ncolour = 1', 1)
     )
     result = collect("--target", str(profile), "-o", str(tmp_path / "b.json"))
-    assert result.exit_code == EXIT_USAGE
+    assert result.exit_code == ExitCode.USAGE
     assert f"profile error: {profile}:" in result.output and "key.get.colour" in result.output
     assert not (tmp_path / "b.json").exists()
 
@@ -75,7 +76,7 @@ def test_bad_profile_exits_3_naming_file_and_line(tmp_path):
 def test_target_exiting_at_once_exits_4(tmp_path):
     profile = write_profile(tmp_path, "--exit-at-once")
     result = collect("--target", str(profile), "-o", str(tmp_path / "b.json"))
-    assert result.exit_code == EXIT_HARNESS
+    assert result.exit_code == ExitCode.HARNESS
     assert "harness error: target exited with code 3" in result.output
     assert not (tmp_path / "b.json").exists()
 

@@ -44,3 +44,7 @@ def test_target_that_exits_at_once_is_a_harness_error(tmp_path: Path) -> None:
     assert result.exit_code == 4, result.output
     assert "harness error" in result.output
     assert not (tmp_path / "out" / "result.json").exists()
+
+
+def test_an_unknown_command_is_a_usage_error() -> None:
+    assert CliRunner().invoke(main, ["nosuch"]).exit_code == 3
