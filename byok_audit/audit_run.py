@@ -22,6 +22,7 @@ import bisect
 import contextlib
 import glob
 import os
+import random
 import shutil
 import socket
 import sys
@@ -36,7 +37,7 @@ from typing import Any, Literal
 from pydantic import JsonValue
 
 from byok_audit import CRITERIA_VERSION, __version__
-from byok_audit.errors import HarnessError
+from byok_audit.errors import HarnessError, TargetExited
 from byok_audit.harness import ENGINE, Proxy
 from byok_audit.harness.seal import Seal
 from byok_audit.models.canary import CanaryRole, CanaryTable, Provider
@@ -54,14 +55,38 @@ from byok_audit.seal import sealed_profile_problem
 from byok_audit.targets.adapter import TargetAdapter, resolve_adapter
 from byok_audit.targets.driver import Driver
 from byok_audit.targets.launcher import TargetProcess, proxy_env
-from byok_audit.targets.profile import Profile
-from byok_audit.targets.templates import fill_str
+from byok_audit.targets.profile import Profile, StartSpec
+from byok_audit.targets.templates import fill_str, placeholders
+
+#: Starts tried when the target exits at once: a port taken between choosing and binding it is the
+#: usual cause, and another port cures it.
+START_ATTEMPTS = 3
 
 _PASSTHROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH")
 
 
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """An unused loopback TCP port for the target to listen on."""
+    """An unused loopback TCP port for the target to listen on.
+
+    Chosen below the kernel's ephemeral range, so the outgoing connections of concurrent audits
+    (which take ephemeral ports) cannot grab it between this check and the target's bind.
+    """
+    floor = _ephemeral_floor()
+    for _ in range(100):
+        port = random.randrange(10000, max(floor, 10001))  # noqa: S311 - not a secret
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -186,17 +211,27 @@ class AuditRun:
             env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
             env.update({k: self._fill(v) for k, v in start.env.items()})
             env.update(proxy_env(self.proxy.url, self.proxy.ca_cert_path))
-            self.target = TargetProcess(
-                [self._fill(part) for part in start.command],
-                env=env,
-                cwd=Path(self._fill(start.cwd)) if start.cwd else target_dir,
-                output_dir=self.workdir,
-                ready_url=self._fill(start.ready_url),
-                ready_timeout=start.ready_timeout,
-                stop_timeout=start.stop_timeout,
-                redact=self.canaries.redact,
-            )
-            self.target.start()
+            for attempt in range(1, START_ATTEMPTS + 1):
+                self.target = TargetProcess(
+                    [self._fill(part) for part in start.command],
+                    env=env,
+                    cwd=Path(self._fill(start.cwd)) if start.cwd else target_dir,
+                    output_dir=self.workdir,
+                    ready_url=self._fill(start.ready_url),
+                    ready_timeout=start.ready_timeout,
+                    stop_timeout=start.stop_timeout,
+                    redact=self.canaries.redact,
+                )
+                try:
+                    self.target.start()
+                    break
+                except TargetExited as exited:
+                    if attempt == START_ATTEMPTS or not self._uses_port(start):
+                        raise
+                    note = f"target exited while starting (attempt {attempt}), restarted on another port: {exited}"
+                    self.errors.append(self.canaries.redact(note))
+                    self.progress(note.split(":")[0])
+                    self.values["port"] = free_port()
             if self.target.pid is not None:
                 self.proxy.hint_client_pids(self.target.pid)
         self.driver = Driver(
@@ -205,6 +240,10 @@ class AuditRun:
         adapter_cls = resolve_adapter(self.profile.adapter)
         self.adapter = adapter_cls(self.profile, self.driver, self.values)
         self.progress("target ready")
+
+    def _uses_port(self, start: StartSpec) -> bool:
+        """Whether the start command chooses the port from ``{port}`` (so another one can be tried)."""
+        return any("port" in placeholders(part) for part in [*start.command, *start.env.values()])
 
     def close(self) -> None:
         """Stop everything this run started and remove its temporary workdir. Safe to call twice."""

@@ -249,3 +249,13 @@ def test_an_exchange_belongs_to_the_last_step_that_started_before_it():
     attribute([idle, prompt], [during, after_reply, while_idle, before_any])
     assert prompt.exchange_ids == [1, 2]
     assert idle.exchange_ids == [3]
+
+
+def test_a_target_that_fails_its_first_start_is_started_again_on_another_port(tmp_path):
+    profile = load_profile(write_profile(tmp_path, "--exit-once", "{workdir}/exited-once"))
+    with AuditRun(profile) as run:
+        run.create_user("alice")
+        bundle = run.finish()
+    assert bundle.steps[0].outcome == "ok"
+    [note] = bundle.errors
+    assert "exited while starting (attempt 1)" in note and "Address already in use" in note

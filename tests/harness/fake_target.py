@@ -158,7 +158,16 @@ def main() -> None:
     parser.add_argument("--never-ready", action="store_true")
     parser.add_argument("--hang-on-prompt", action="store_true")
     parser.add_argument("--truncate-log", action="store_true", help="start with an empty log")
+    parser.add_argument(
+        "--exit-once", metavar="MARKER", help="fail the first start (no MARKER yet)"
+    )
     parser.parse_args(namespace=ARGS)
+    if ARGS.exit_once and not os.path.exists(ARGS.exit_once):
+        open(ARGS.exit_once, "w").close()
+        print(
+            "fatal: cannot listen: Address already in use (test flag --exit-once)", file=sys.stderr
+        )
+        sys.exit(1)
     if ARGS.truncate_log:
         open(ARGS.log_file, "w").close()
     if ARGS.exit_at_once:
