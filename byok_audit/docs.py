@@ -14,7 +14,7 @@ from byok_audit.checks.catalog import render_markdown
 
 
 def cli_reference() -> str:
-    """Every command's ``--help``, as the terminal shows it."""
+    """Every command's ``--help``, as the terminal shows it (fixed width, the group's settings)."""
     from byok_audit.cli import main
 
     lines = [
@@ -22,17 +22,12 @@ def cli_reference() -> str:
         "",
         "Generated from `byok-audit COMMAND --help` (`python -m byok_audit.docs`).",
     ]
-    context = click.Context(main, info_name="byok-audit", terminal_width=100, max_content_width=100)
+    width = {"terminal_width": 100, "max_content_width": 100}
+    context = click.Context(main, info_name="byok-audit", **width, **main.context_settings)
     lines += ["", "## byok-audit", "", "```", main.get_help(context), "```"]
     for name in sorted(main.commands):
         command = main.commands[name]
-        sub = click.Context(
-            command,
-            info_name=f"byok-audit {name}",
-            parent=context,
-            terminal_width=100,
-            max_content_width=100,
-        )
+        sub = click.Context(command, info_name=name, parent=context, **width)
         lines += ["", f"## byok-audit {name}", "", "```", command.get_help(sub), "```"]
     return "\n".join(lines) + "\n"
 
