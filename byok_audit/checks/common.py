@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from byok_audit.checks.base import EvidenceMissing
 from byok_audit.models.canary import Canary, CanaryRole
@@ -20,6 +21,8 @@ from byok_audit.models.evidence import (
 from byok_audit.models.finding import EvidenceRef
 from byok_audit.scan import Hit, Scanner
 from byok_audit.scan.decode import content_codings, decode_body
+
+T = TypeVar("T")
 
 
 def host_name(name: str) -> str:
@@ -198,6 +201,45 @@ def generation_calls(bundle: EvidenceBundle, step: StepRecord) -> list[Exchange]
     starts, so a call fired after the reply is among them), in the order they started."""
     calls = [e for e in upstream_calls(bundle, step) if is_generation(e)]
     return sorted(calls, key=lambda e: e.started)
+
+
+@dataclass(frozen=True)
+class Uncompared:
+    """Prompt steps answered 2xx whose upstream requests could not be compared with what was asked."""
+
+    steps: list[tuple[StepRecord, str]]
+
+    def refs(self) -> list[EvidenceRef]:
+        return [step_ref(s, f"answered 2xx, not compared: {why}") for s, why in self.steps]
+
+    def problem(self) -> str | None:
+        if not self.steps:
+            return None
+        return (
+            f"{plural(len(self.steps), 'successful prompt step')} could not be compared "
+            f"({step_numbers(s for s, _ in self.steps)})"
+        )
+
+
+def asked_and_sent(
+    bundle: EvidenceBundle, read: Callable[[object], T | None], param: str
+) -> tuple[list[tuple[StepRecord, T, Exchange, dict[str, Any] | None]], Uncompared]:
+    """For USE-03/USE-04: each prompt step's ``param`` (as ``read`` accepts it) beside every generation
+    request the step caused, with that request's JSON body (None when it is not a JSON object)."""
+    pairs: list[tuple[StepRecord, T, Exchange, dict[str, Any] | None]] = []
+    skipped: list[tuple[StepRecord, str]] = []
+    for step in performed_steps(bundle, "prompt"):
+        asked = read(step.params.get(param))
+        calls = generation_calls(bundle, step)
+        if asked is None or not calls:
+            if succeeded(step):
+                why = (
+                    "no generation request reached a provider" if not calls else f"no {param} asked"
+                )
+                skipped.append((step, why))
+            continue
+        pairs += [(step, asked, exchange, request_json(exchange)) for exchange in calls]
+    return pairs, Uncompared(skipped)
 
 
 def step_numbers(steps: Iterable[StepRecord], limit: int = 10) -> str:

@@ -5,17 +5,12 @@ from __future__ import annotations
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     all_of,
+    asked_and_sent,
     capped,
     exchange_ref,
-    generation_calls,
-    performed_steps,
     plural,
-    request_json,
-    step_numbers,
-    step_ref,
-    succeeded,
 )
-from byok_audit.models.evidence import EvidenceBundle, StepRecord
+from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import EvidenceRef, Severity, Threat
 
 #: Anthropic and OpenAI chat use ``max_tokens``; newer OpenAI models ``max_completion_tokens``; the
@@ -55,64 +50,42 @@ def max_tokens_fidelity(bundle: EvidenceBundle) -> Verdict:
     that belongs to the step is compared, also one fired after the reply. A prompt step answered 2xx
     that made no generation request (or asked no max_tokens) could not be compared: a WARN naming it.
     """
+    pairs, uncompared = asked_and_sent(bundle, _integer, "max_tokens")
     inflated: list[EvidenceRef] = []
     lowered: list[EvidenceRef] = []
     unreadable: list[EvidenceRef] = []
-    uncompared: list[tuple[StepRecord, str]] = []
-    compared_steps = 0
+    compared_steps: set[int] = set()
     compared = 0
-    for step in performed_steps(bundle, "prompt"):
-        asked = _integer(step.params.get("max_tokens"))
-        calls = generation_calls(bundle, step)
-        if asked is None or not calls:
-            if succeeded(step):
-                why = (
-                    "no generation request reached a provider"
-                    if not calls
-                    else "no max_tokens asked"
-                )
-                uncompared.append((step, why))
+    for step, asked, exchange, body in pairs:
+        compared_steps.add(step.index)
+        if body is None:
+            unreadable.append(exchange_ref(exchange, "request body is not a JSON object"))
             continue
-        compared_steps += 1
-        for exchange in calls:
-            body = request_json(exchange)
-            if body is None:
-                unreadable.append(exchange_ref(exchange, "request body is not a JSON object"))
-                continue
-            compared += 1
-            sent = _limit(body)
-            if sent is None:
-                inflated.append(
-                    exchange_ref(exchange, f"step {step.index} asked {asked}, request has no limit")
-                )
-            elif sent > asked:
-                inflated.append(
-                    exchange_ref(exchange, f"step {step.index} asked {asked}, sent {sent}")
-                )
-            elif sent < asked:
-                lowered.append(
-                    exchange_ref(exchange, f"step {step.index} asked {asked}, sent {sent}")
-                )
+        compared += 1
+        sent = _limit(body)
+        if sent is None:
+            inflated.append(
+                exchange_ref(exchange, f"step {step.index} asked {asked}, request has no limit")
+            )
+        elif sent > asked:
+            inflated.append(exchange_ref(exchange, f"step {step.index} asked {asked}, sent {sent}"))
+        elif sent < asked:
+            lowered.append(exchange_ref(exchange, f"step {step.index} asked {asked}, sent {sent}"))
     if not compared and not unreadable:
         raise EvidenceMissing("no prompt step with max_tokens reached a provider host")
-    not_compared = [step_ref(s, f"answered 2xx, not compared: {why}") for s, why in uncompared]
     if inflated:
         return Verdict.failed(
             f"{len(inflated)} of {plural(compared, 'upstream request')} raised or dropped the user's max_tokens",
-            capped(inflated + unreadable + not_compared),
+            capped(inflated + unreadable + uncompared.refs()),
         )
     note = f" ({len(lowered)} lowered it)" if lowered else ""
-    kept = f"{plural(compared, 'upstream request')} of {plural(compared_steps, 'prompt step')} kept max_tokens{note}"
-    problems = []
-    if unreadable:
-        problems.append(f"{len(unreadable)} could not be read")
-    if uncompared:
-        problems.append(
-            f"{plural(len(uncompared), 'successful prompt step')} could not be compared "
-            f"({step_numbers(s for s, _ in uncompared)})"
-        )
+    kept = f"{plural(compared, 'upstream request')} of {plural(len(compared_steps), 'prompt step')} kept max_tokens{note}"
+    problems = [f"{len(unreadable)} could not be read"] if unreadable else []
+    problems += [p for p in [uncompared.problem()] if p]
     if problems:
-        return Verdict.warn(f"{kept}; {'; '.join(problems)}", capped(unreadable + not_compared))
+        return Verdict.warn(
+            f"{kept}; {'; '.join(problems)}", capped(unreadable + uncompared.refs())
+        )
     return Verdict.passed(
         f"{all_of(compared, 'upstream generation request')} kept the user's max_tokens or lower{note}",
         lowered,

@@ -5,18 +5,13 @@ from __future__ import annotations
 from byok_audit.checks.base import EvidenceMissing, Verdict, check
 from byok_audit.checks.common import (
     all_of,
+    asked_and_sent,
     capped,
     exchange_ref,
-    generation_calls,
-    performed_steps,
     plural,
-    request_json,
     same_model,
-    step_numbers,
-    step_ref,
-    succeeded,
 )
-from byok_audit.models.evidence import EvidenceBundle, StepRecord
+from byok_audit.models.evidence import EvidenceBundle
 from byok_audit.models.finding import EvidenceRef, Severity, Threat
 
 
@@ -42,51 +37,39 @@ def model_fidelity(bundle: EvidenceBundle) -> Verdict:
     A prompt step answered 2xx that made no generation request (or named no model) could not be
     compared: a WARN naming it; the summary lists only the models actually compared.
     """
+    pairs, uncompared = asked_and_sent(bundle, _model, "model")
     mismatched: list[EvidenceRef] = []
     unreadable: list[EvidenceRef] = []
-    uncompared: list[tuple[StepRecord, str]] = []
     models: set[str] = set()
     compared = 0
-    for step in performed_steps(bundle, "prompt"):
-        chosen = step.params.get("model")
-        calls = generation_calls(bundle, step)
-        if not isinstance(chosen, str) or not calls:
-            if succeeded(step):
-                why = "no generation request reached a provider" if not calls else "no model chosen"
-                uncompared.append((step, why))
+    for step, chosen, exchange, body in pairs:
+        sent = body.get("model") if body else None
+        if not isinstance(sent, str):
+            unreadable.append(exchange_ref(exchange, "no JSON 'model' field in the request"))
             continue
-        for exchange in calls:
-            body = request_json(exchange)
-            sent = body.get("model") if body else None
-            if not isinstance(sent, str):
-                unreadable.append(exchange_ref(exchange, "no JSON 'model' field in the request"))
-                continue
-            compared += 1
-            models.add(chosen)
-            if not same_model(chosen, sent):
-                mismatched.append(
-                    exchange_ref(exchange, f"step {step.index} chose {chosen!r}, sent {sent!r}")
-                )
+        compared += 1
+        models.add(chosen)
+        if not same_model(chosen, sent):
+            mismatched.append(
+                exchange_ref(exchange, f"step {step.index} chose {chosen!r}, sent {sent!r}")
+            )
     if not compared and not unreadable:
         raise EvidenceMissing("no prompt step with a chosen model reached a provider host")
-    not_compared = [step_ref(s, f"answered 2xx, not compared: {why}") for s, why in uncompared]
     if mismatched:
         return Verdict.failed(
             f"{len(mismatched)} of {plural(compared, 'upstream request')} used another model than the user chose",
-            capped(mismatched + unreadable + not_compared),
+            capped(mismatched + unreadable + uncompared.refs()),
         )
-    problems = []
-    if unreadable:
-        problems.append(f"the model of {len(unreadable)} could not be read")
-    if uncompared:
-        problems.append(
-            f"{plural(len(uncompared), 'successful prompt step')} could not be compared "
-            f"({step_numbers(s for s, _ in uncompared)})"
-        )
+    problems = [f"the model of {len(unreadable)} could not be read"] if unreadable else []
+    problems += [p for p in [uncompared.problem()] if p]
     used = f"used the model the user chose ({', '.join(sorted(models))})" if models else ""
     if problems:
         return Verdict.warn(
             f"{plural(compared, 'upstream request')} {used or 'compared'}; {'; '.join(problems)}",
-            capped(unreadable + not_compared),
+            capped(unreadable + uncompared.refs()),
         )
     return Verdict.passed(f"{all_of(compared, 'upstream generation request')} {used}")
+
+
+def _model(value: object) -> str | None:
+    return value if isinstance(value, str) else None
