@@ -330,8 +330,3 @@ STEP_ACTIONS: dict[str, StepFunction] = {
     "transplant": transplant,
     "restart": restart,
 }
-
-
-def perform(ctx: ScenarioContext, step: Any) -> StepRecord | None:
-    STEP_ACTIONS[step.action](ctx, step)
-    return ctx.run.steps[-1] if ctx.run.steps else None
