@@ -5,16 +5,30 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
-
-import click
 
 from byok_audit.checks.catalog import render_markdown
 
 
+def _help(*command: str) -> str:
+    """``byok-audit COMMAND --help`` from a fresh interpreter, 100 columns wide: click caches each
+    command's help option on first use, so rendering in-process would depend on what ran before."""
+    env = {**os.environ, "COLUMNS": "100", "LINES": "50"}
+    done = subprocess.run(
+        [sys.executable, "-m", "byok_audit", *command, "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return done.stdout.replace("Usage: python -m byok_audit", "Usage: byok-audit").rstrip("\n")
+
+
 def cli_reference() -> str:
-    """Every command's ``--help``, as the terminal shows it (fixed width, the group's settings)."""
+    """Every command's ``--help``, as the terminal shows it."""
     from byok_audit.cli import main
 
     lines = [
@@ -22,13 +36,9 @@ def cli_reference() -> str:
         "",
         "Generated from `byok-audit COMMAND --help` (`python -m byok_audit.docs`).",
     ]
-    width = {"terminal_width": 100, "max_content_width": 100}
-    context = click.Context(main, info_name="byok-audit", **width, **main.context_settings)
-    lines += ["", "## byok-audit", "", "```", main.get_help(context), "```"]
+    lines += ["", "## byok-audit", "", "```", _help(), "```"]
     for name in sorted(main.commands):
-        command = main.commands[name]
-        sub = click.Context(command, info_name=name, parent=context, **width)
-        lines += ["", f"## byok-audit {name}", "", "```", command.get_help(sub), "```"]
+        lines += ["", f"## byok-audit {name}", "", "```", _help(name), "```"]
     return "\n".join(lines) + "\n"
 
 
