@@ -22,7 +22,6 @@ import re
 import signal
 import sys
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
@@ -44,7 +43,7 @@ from byok_audit.scenarios.loader import load_scenarios
 from byok_audit.scenarios.model import Scenario
 from byok_audit.scenarios.runner import run_scenarios
 from byok_audit.targets.profile import Profile, load_profile
-from byok_audit.targets.toml_lines import key_lines, line_of
+from byok_audit.tomlfile import first_problem, read_toml
 
 CLEAN = "clean"
 CHECK_IDS = tuple(c.id for c in ALL_CHECKS)
@@ -120,27 +119,11 @@ class VariantsFile(Strict):
 
 def load_variants(path: Path) -> list[Variant]:
     """Read and validate a variants file; errors name the file, line and field."""
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise VariantsError(f"cannot read the variants file: {exc.strerror}", file=file) from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise VariantsError(f"not valid TOML: {exc}", file=file) from None
+    text, data = read_toml(path, VariantsError, "the variants file", syntax="not valid TOML")
     try:
         return VariantsFile.model_validate(data).variant
     except ValidationError as exc:
-        # a misspelt field is reported before the "field required" it causes
-        error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        loc = tuple(error["loc"]) or ("variant",)
-        field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[")
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown field (check its spelling)"
-        raise VariantsError(
-            message, file=file, line=line_of(key_lines(text), loc), field=field or None
-        ) from None
+        raise first_problem(exc, text, str(path), VariantsError, whole=("variant",)) from None
 
 
 # -- one audit ----------------------------------------------------------------------------------------

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import sys
-import tomllib
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from byok_audit.errors import ScenarioError
+from byok_audit.models.steps import StepAction
 from byok_audit.scenarios.model import Scenario
-from byok_audit.targets.toml_lines import key_lines, line_of
+from byok_audit.tomlfile import first_problem, key_lines, line_of, read_toml
 
 
 def builtin_dir() -> Path:
@@ -22,36 +21,19 @@ def builtin_dir() -> Path:
     return Path(sys.prefix) / "share" / "byok-audit" / "scenarios"
 
 
-def _field(loc: tuple[str | int, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-
-
 def load_scenario(path: Path, known_checks: set[str] | None = None) -> Scenario:
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario: {exc}", file=file) from None
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        raise ScenarioError(
-            f"TOML syntax error: {exc}", file=file, line=int(line.group(1)) if line else None
-        ) from None
+    text, data = read_toml(path, ScenarioError, "scenario")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        # a misspelt field also shows up as the real one "missing": report the misspelling first
-        error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        loc = tuple(error["loc"])
-        # a discriminated union puts the action name in the loc: drop it, keep the field
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p in _ACTIONS))
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown field (check its spelling, and which fields this action takes)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ScenarioError(
-            message + more, file=file, line=line_of(key_lines(text), loc), field=_field(loc)
+        raise first_problem(
+            exc,
+            text,
+            file,
+            ScenarioError,
+            unknown="unknown field (check its spelling, and which fields this action takes)",
+            skip=_ACTIONS,  # a discriminated union puts the action name in the location
         ) from None
     if scenario.id != path.stem:
         raise ScenarioError(
@@ -71,20 +53,7 @@ def load_scenario(path: Path, known_checks: set[str] | None = None) -> Scenario:
     return scenario
 
 
-_ACTIONS = {
-    "create_user",
-    "put_key",
-    "get_key",
-    "delete_key",
-    "prompt",
-    "idle",
-    "fault",
-    "bad_input",
-    "snapshot",
-    "tamper",
-    "transplant",
-    "restart",
-}
+_ACTIONS = frozenset(StepAction)
 
 
 def load_scenarios(

@@ -8,7 +8,6 @@ See ``template.toml`` beside this module for a commented example of every field.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +22,7 @@ from byok_audit.targets.templates import (
     TemplateSyntaxError,
     placeholders,
 )
-from byok_audit.targets.toml_lines import key_lines, line_of
+from byok_audit.tomlfile import field_path, key_lines, line_of, read_toml
 
 JSON_PATH = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])+$")
 ENDPOINT = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*$")
@@ -228,13 +227,6 @@ _REQUEST_SECTIONS = {"users", "key", "prompt", "prompt_stream", "attacks"}
 _HTTP_OPERATIONS = (("users",), ("key",), ("prompt",))
 
 
-def _field(loc: tuple[str | int, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def _strings(value: Any, loc: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
     if isinstance(value, str):
         return [(loc, value)]
@@ -256,7 +248,7 @@ class _Problems:
         self.items: list[tuple[int | None, str, str]] = []
 
     def add(self, loc: tuple[str | int, ...], message: str) -> None:
-        self.items.append((line_of(self.lines, loc), _field(loc), message))
+        self.items.append((line_of(self.lines, loc), field_path(loc), message))
 
     def raise_if_any(self) -> None:
         if not self.items:
@@ -301,17 +293,7 @@ def load_profile(path: Path | str) -> Profile:
     """Read, validate and cross-check a profile; raise :class:`ProfileError` naming file/line/field."""
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"cannot read profile: {exc}", file=file) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise ProfileError(
-            f"TOML syntax error: {exc}", file=file, line=int(match.group(1)) if match else None
-        ) from None
+    text, data = read_toml(path, ProfileError, "profile")
     problems = _Problems(file, text)
     try:
         profile = Profile.model_validate(data)

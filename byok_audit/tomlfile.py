@@ -1,11 +1,21 @@
-"""Where each key of a TOML document is, by line, so a validation error can point at the line.
+"""TOML files the user writes (profiles, scenarios, variants, waivers): read them, and point every
+error at its file, line and field.
 
-``tomllib`` gives values, not positions. This scanner walks text that ``tomllib`` already accepted and
-records the line of every key path (tables, dotted keys, inline tables, array items), using the same
-path shape as pydantic's error ``loc``.
+``tomllib`` gives values, not positions. The scanner here walks text that ``tomllib`` already accepted
+and records the line of every key path (tables, dotted keys, inline tables, array items), using the
+same path shape as pydantic's error ``loc``.
 """
 
 from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path as FilePath
+from typing import Any
+
+from pydantic import ValidationError
+
+from byok_audit.errors import ConfigError
 
 Path = tuple[str | int, ...]
 
@@ -148,3 +158,51 @@ def line_of(lines: dict[Path, int], loc: Path) -> int | None:
         if loc[:cut] in lines:
             return lines[loc[:cut]]
     return None
+
+
+def field_path(loc: Path) -> str:
+    """``steps[1].key`` for the pydantic location ``("steps", 1, "key")``."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def read_toml(
+    path: FilePath, error: type[ConfigError], what: str, *, syntax: str = "TOML syntax error"
+) -> tuple[str, dict[str, Any]]:
+    """The file's text and parsed document; ``error`` names the file (and the line of a syntax error)."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read {what}: {exc}", file=file) from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise error(
+            f"{syntax}: {exc}", file=file, line=int(line.group(1)) if line else None
+        ) from None
+
+
+def first_problem(
+    exc: ValidationError,
+    text: str,
+    file: str,
+    error: type[ConfigError],
+    *,
+    unknown: str = "unknown field (check its spelling)",
+    skip: frozenset[str] = frozenset(),
+    whole: Path = (),
+) -> ConfigError:
+    """The validation error to show, at its line: a misspelt field before the "field required" it
+    causes, then how many more there are. ``skip`` drops location parts that are not fields (the tag
+    of a discriminated union); ``whole`` is where an error about the whole document points."""
+    problem = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    loc = tuple(p for p in problem["loc"] if not (isinstance(p, str) and p in skip)) or whole
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] == "extra_forbidden":
+        message = unknown
+    if exc.error_count() > 1:
+        message += f" (and {exc.error_count() - 1} more)"
+    return error(
+        message, file=file, line=line_of(key_lines(text), loc), field=field_path(loc) or None
+    )
