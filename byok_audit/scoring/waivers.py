@@ -18,7 +18,6 @@ reported, as are waivers that matched nothing (the finding is fixed, or the scop
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from byok_audit.errors import ByokAuditError
 from byok_audit.models.base import Strict
 from byok_audit.models.finding import Status
 from byok_audit.models.result import CheckOutcome, Waiver, WaiverOutcome
+from byok_audit.tomlfile import key_lines, line_of
 
 WAIVABLE = (Status.FAIL, Status.WARN)
 
@@ -49,36 +49,11 @@ class LocatedWaiver:
     location: str  # "path:line" of its [[waiver]] header
 
 
-def _line_of(lines: list[str], pattern: str, start: int = 0, stop: int | None = None) -> int | None:
-    regex = re.compile(pattern)
-    for number in range(start, len(lines) if stop is None else stop):
-        if regex.match(lines[number]):
-            return number + 1
-    return None
-
-
-def _header_lines(lines: list[str]) -> list[int]:
-    regex = re.compile(r"\s*\[\[\s*waiver\s*\]\]")
-    return [n + 1 for n, line in enumerate(lines) if regex.match(line)]
-
-
-def _locate(
-    loc: tuple[int | str, ...], lines: list[str], headers: list[int]
-) -> tuple[int | None, str]:
-    """Map a pydantic error location to (line, field name) in the TOML text."""
-    if len(loc) >= 2 and loc[0] == "waiver" and isinstance(loc[1], int) and loc[1] < len(headers):
-        index = loc[1]
-        start = headers[index] - 1
-        stop = headers[index + 1] - 1 if index + 1 < len(headers) else None
-        field = ".".join(str(part) for part in loc[2:])
-        line = None
-        if field:
-            line = _line_of(lines, rf"\s*{re.escape(str(loc[2]))}\s*=", start, stop)
-        return line or headers[
-            index
-        ], f"waiver[{index + 1}].{field}" if field else f"waiver[{index + 1}]"
-    field = ".".join(str(part) for part in loc)
-    return _line_of(lines, rf"\s*\[*\s*{re.escape(str(loc[0]))}\b") if loc else None, field
+def _field(loc: tuple[int | str, ...]) -> str:
+    """``waiver[2].owner`` (waivers are numbered from 1, as a reader counts them)."""
+    if len(loc) >= 2 and loc[0] == "waiver" and isinstance(loc[1], int):
+        return ".".join([f"waiver[{loc[1] + 1}]", *map(str, loc[2:])])
+    return ".".join(map(str, loc))
 
 
 def parse_waivers(text: str, source: str) -> list[LocatedWaiver]:
@@ -87,23 +62,22 @@ def parse_waivers(text: str, source: str) -> list[LocatedWaiver]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise WaiverError(f"{source}: not valid TOML: {error}") from None
-    lines = text.splitlines()
-    headers = _header_lines(lines)
+    lines = key_lines(text)
     try:
         parsed = WaiversFile.model_validate(data)
     except ValidationError as error:
         problems = []
         for detail in error.errors():
-            line, field = _locate(tuple(detail["loc"]), lines, headers)
+            loc = tuple(detail["loc"])
+            line = line_of(lines, loc)
             where = f"{source}:{line}" if line else source
-            problems.append(f"{where}: {field}: {detail['msg']}")
+            problems.append(f"{where}: {_field(loc)}: {detail['msg']}")
         raise WaiverError("invalid waivers file:\n  " + "\n  ".join(problems)) from None
-    if len(headers) != len(parsed.waiver):  # inline-table syntax: fall back to the file name
-        headers = [0] * len(parsed.waiver)
-    return [
-        LocatedWaiver(waiver, f"{source}:{line}" if line else source)
-        for waiver, line in zip(parsed.waiver, headers, strict=True)
-    ]
+    located = []
+    for index, waiver in enumerate(parsed.waiver):
+        line = lines.get(("waiver", index))
+        located.append(LocatedWaiver(waiver, f"{source}:{line}" if line else source))
+    return located
 
 
 def load_waivers(path: Path) -> list[LocatedWaiver]:
